@@ -1,0 +1,154 @@
+"""Read a post file (Hexo front matter + HTML or Markdown body) into an `Article`."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from .article import Article, Block
+from .clean import clean_body
+from .dates import DEFAULT_TZ, parse_date
+from .errors import ArticleError
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a post is a few KB; anything this big is not a post
+_URL_KEYS = ("link", "url", "permalink", "source_url", "original_url")
+_IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
+_MD_TITLE = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$", re.M)
+
+
+def read_article(path: str | os.PathLike[str]) -> Article:
+    """Read and parse one post file; raises `ArticleError` naming the file and the reason."""
+    name = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise ArticleError(name, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+        data = Path(path).read_bytes()
+        mtime = os.path.getmtime(path)
+    except OSError as exc:
+        raise ArticleError(name, exc.strerror or str(exc)) from exc
+    text = decode_text(data, name)
+    modified = datetime.fromtimestamp(mtime, timezone.utc).astimezone(DEFAULT_TZ)
+    return parse_article(text, path=name, fallback_title=Path(name).stem, modified=modified)
+
+
+def decode_text(data: bytes, name: str = "<bytes>") -> str:
+    """Decode a post: UTF-8 with or without BOM, else GB18030 (a superset of GBK)."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\x00" in data[:8192]:
+        raise ArticleError(name, "binary file, not a text article")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(name, "text is neither UTF-8 nor GBK/GB18030") from exc
+    if _control_ratio(text) > 0.01:
+        raise ArticleError(name, "binary file, not a text article")
+    return text
+
+
+def parse_article(
+    text: str,
+    *,
+    path: str | None = None,
+    fallback_title: str = "",
+    modified: datetime | None = None,
+) -> Article:
+    """Parse post text: front matter when present, then the body; missing dates fall back
+    to `modified` (the file's mtime) and the article records that it did."""
+    meta, body = _split_front_matter(text, path or "<text>")
+    blocks = clean_body(body)
+    title = _title(meta, body, blocks, fallback_title)
+    published = parse_date(meta.get("date"))
+    date_from_file = published is None
+    if published is None:
+        published = modified or datetime.now(timezone.utc)
+    categories = _string_list(meta.get("categories") or meta.get("category"))
+    source = str(meta.get("author") or meta.get("source") or "").strip()
+    if not source and len(categories) >= 2:
+        source = categories[1]
+    return Article(
+        title=title,
+        blocks=tuple(blocks),
+        published=published,
+        date_from_file=date_from_file,
+        source=source,
+        categories=tuple(categories),
+        url=_first(meta, _URL_KEYS),
+        path=path,
+        image=_first(meta, _IMAGE_KEYS),
+    )
+
+
+def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
+    # Generators often put a blank line before the opening `---`; python-frontmatter
+    # only recognises front matter at the very start.
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped.startswith("---"):
+        return {}, text
+    try:
+        post = frontmatter.loads(stripped)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (front matter line {mark.line + 1})" if mark is not None else ""
+        raise ArticleError(name, f"broken YAML front matter{where}: {_first_line(exc)}") from exc
+    if not isinstance(post.metadata, dict):
+        raise ArticleError(name, "front matter is not a mapping of keys to values")
+    return dict(post.metadata), post.content
+
+
+def _title(meta: dict[str, Any], body: str, blocks: list[Block], fallback: str) -> str:
+    title = str(meta.get("title") or "").strip()
+    if title:
+        return title
+    match = _MD_TITLE.search(body)
+    if match:
+        return match.group(1)
+    headings = [b.text for b in blocks if b.heading]
+    if headings:
+        return headings[0]
+    return fallback
+
+
+def _string_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for item in items:  # Hexo allows nested lists for category hierarchies
+        if isinstance(item, list):
+            out.extend(_string_list(item))
+        elif item is not None and str(item).strip():
+            out.append(str(item).strip())
+    return out
+
+
+def _first(meta: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:8192]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
+    return bad / len(sample)

@@ -1,0 +1,202 @@
+"""The extractive summariser: rank an article's sentences, keep the best within a budget.
+
+One small interface, as in sumy: `rank(document)` orders the candidate units, and
+`summarize(article, max_chars)` keeps the best that fit, in document order.
+
+Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md):
+
+- content: a unit's distinct words weighted by TF-IDF — squared log document frequency
+  times jieba's IDF — divided by (word count)^0.75, so that neither long units (by
+  length alone) nor tiny ones (by a single rare word) win;
+- title: words shared with the title count extra: the title is the editor's summary;
+- position: news puts the point first (the inverted pyramid), so earlier units get a
+  prior that decays geometrically with their place in the text;
+- redundancy: a unit that repeats most of the words of a better one is left out.
+
+Units are sentences; when the budget is too small to hold two typical sentences of the
+article (a headline-sized digest), they are clauses, so that the few characters
+available go to the densest part of the text instead of a sentence's preamble.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .article import Article, Block
+from .boilerplate import is_boilerplate
+from .text import idf_default, idf_table, is_number, keywords, split_clauses, split_sentences, tokenize
+
+DEFAULT_MAX_CHARS = 200
+_POSITION_WEIGHT = 0.3
+_POSITION_DECAY = 0.8
+_TITLE_WEIGHT = 0.5
+_LENGTH_EXPONENT = 0.75
+_TF_EXPONENT = 2.0
+_REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
+_MIN_SENTENCE_CHARS = 6  # shorter "sentences" (姓名：, 第一，) are fragments, not news
+_MIN_CLAUSE_CHARS = 3
+_NORMALISE = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate unit (sentence or clause), verbatim from the article, with its place."""
+
+    text: str
+    index: int  # position among the article's candidates
+    section: str | None  # the heading of the section it stands in, if any
+    clipped: bool = False  # cut to the budget because even the best unit was longer
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article prepared for ranking: candidate units and their words."""
+
+    title: str
+    sentences: tuple[Sentence, ...]
+    tokens: tuple[tuple[str, ...], ...]  # the words of each candidate
+    title_tokens: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The chosen sentences in document order, the headings of their sections, keywords."""
+
+    sentences: tuple[Sentence, ...]
+    headings: tuple[str, ...]
+    keywords: tuple[str, ...]
+    from_title: bool = False  # True when the body had nothing to choose from
+
+    @property
+    def text(self) -> str:
+        """The summary as one string."""
+        return "".join(s.text for s in self.sentences)
+
+
+def build_document(title: str, blocks: Sequence[Block], *, clauses: bool = False) -> Document:
+    """Split the body into candidate sentences (or clauses), dropping boilerplate and
+    repeats of the title."""
+    title_key = _key(title)
+    minimum = _MIN_CLAUSE_CHARS if clauses else _MIN_SENTENCE_CHARS
+    units: list[Sentence] = []
+    section: str | None = None
+    for block in blocks:
+        if block.heading:
+            section = block.text
+            continue
+        for sentence in split_sentences(block.text):
+            if _key(sentence) == title_key or is_boilerplate(sentence.strip()):
+                continue
+            for raw in split_clauses(sentence) if clauses else [sentence]:
+                text = raw.strip()
+                if len(_key(text)) >= minimum:
+                    units.append(Sentence(text=text, index=len(units), section=section))
+    return Document(
+        title=title,
+        sentences=tuple(units),
+        tokens=tuple(tuple(tokenize(s.text)) for s in units),
+        title_tokens=frozenset(tokenize(title)) if title else frozenset(),
+    )
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Plain text as paragraph blocks, one per non-empty line."""
+    return [Block(line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def prepare(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
+    """Build the document at the granularity the budget calls for (see the module doc)."""
+    lengths = sorted(len(s.strip()) for b in blocks if not b.heading for s in split_sentences(b.text))
+    typical = lengths[len(lengths) // 2] if lengths else 0
+    return build_document(title, blocks, clauses=max_chars < 2 * typical)
+
+
+def rank(document: Document) -> list[Sentence]:
+    """Order the candidates best first, leaving out any that mostly repeats a better one."""
+    scores = _scores(document)
+    order = sorted(range(len(document.sentences)), key=lambda i: (-scores[i], i))
+    chosen: list[int] = []
+    for i in order:
+        words = set(document.tokens[i])
+        if not any(_overlap(words, set(document.tokens[j])) > _REDUNDANCY for j in chosen):
+            chosen.append(i)
+    return [document.sentences[i] for i in chosen]
+
+
+def select(ranked: Sequence[Sentence], max_chars: int) -> list[Sentence]:
+    """The best candidates within `max_chars`, in document order: if the best alone is
+    longer it is clipped to the budget; otherwise whole candidates are kept in rank
+    order, passing over any that does not fit."""
+    if not ranked or max_chars <= 0:
+        return []
+    best = ranked[0]
+    if len(best.text) > max_chars:
+        return [Sentence(best.text[:max_chars], best.index, best.section, clipped=True)]
+    picked: list[Sentence] = []
+    used = 0
+    for sentence in ranked:
+        if used + len(sentence.text) <= max_chars:
+            picked.append(sentence)
+            used += len(sentence.text)
+    return sorted(picked, key=lambda s: s.index)
+
+
+def summarize(article: Article, max_chars: int = DEFAULT_MAX_CHARS) -> Summary:
+    """Summarise an article within `max_chars` characters of sentences."""
+    return summarize_document(prepare(article.title, article.blocks, max_chars), max_chars)
+
+
+def summarize_text(text: str, max_chars: int = DEFAULT_MAX_CHARS, title: str | None = None) -> Summary:
+    """Summarise plain text (one paragraph per line) within `max_chars` characters."""
+    return summarize_document(prepare(title or "", text_blocks(text), max_chars), max_chars)
+
+
+def summarize_document(document: Document, max_chars: int = DEFAULT_MAX_CHARS) -> Summary:
+    """Summarise a prepared document within `max_chars` characters."""
+    all_tokens = [t for sentence in document.tokens for t in sentence]
+    title_words = set(document.title_tokens)
+    words = tuple(keywords(all_tokens or list(title_words), boost=title_words))
+    picked = select(rank(document), max_chars)
+    if not picked:
+        return Summary(sentences=(), headings=(), keywords=words, from_title=True)
+    headings = tuple(dict.fromkeys(s.section for s in picked if s.section))
+    return Summary(sentences=tuple(picked), headings=headings, keywords=words)
+
+
+def _scores(document: Document) -> list[float]:
+    if not document.sentences:
+        return []
+    idf = idf_table()
+    default = idf_default()
+    frequency = Counter(t for sentence in document.tokens for t in set(sentence))
+    weight = {
+        word: (1.0 + math.log(count)) ** _TF_EXPONENT
+        * idf.get(word, default)
+        * (0.5 if is_number(word) else 1.0)
+        for word, count in frequency.items()
+    }
+    content = []
+    for words in document.tokens:
+        distinct = set(words)
+        content.append(sum(weight[w] for w in distinct) / len(distinct) ** _LENGTH_EXPONENT if distinct else 0.0)
+    top = max(content) or 1.0
+    title = document.title_tokens
+    scores = []
+    for i, words in enumerate(document.tokens):
+        score = content[i] / top + _POSITION_WEIGHT * _POSITION_DECAY**i
+        if title and words:
+            score += _TITLE_WEIGHT * len(title & set(words)) / len(title)
+        scores.append(score)
+    return scores
+
+
+def _overlap(words: set[str], other: set[str]) -> float:
+    return len(words & other) / len(words) if words else 1.0
+
+
+def _key(text: str) -> str:
+    return _NORMALISE.sub("", text).lower()

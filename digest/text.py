@@ -1,0 +1,150 @@
+"""Chinese text: sentences, jieba tokens, keywords."""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import math
+import os
+import re
+import tempfile
+from collections import Counter
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on every start
+
+# A sentence ends at 。！？； (and ! ? ; in running text), at a line break, or at an English
+# full stop followed by a space; closing quotes and brackets stay with the sentence.
+_CLOSERS = "”’\"'」』）)》〉】］\\]"  # a regex character-class body
+_BOUNDARY = re.compile(
+    rf"(?:[。！？!?；;]+|\.(?=[{_CLOSERS}]*(?:\s|$))|\n)[{_CLOSERS}]*[ \t\u3000\xa0\r\n]*"
+)
+# Spans inside which nothing is a boundary: URLs, e-mail addresses, numbers (38.8, 1.2.3).
+_PROTECTED = re.compile(
+    r"(?:https?|ftp)://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’<>]+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\d+(?:\.\d+)+"
+)
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt inc ltd co corp plc llc vs etc al fig no vol pp ed eds "
+    "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k u.n a.m p.m ph.d".split()
+)
+_CLAUSE = re.compile(r"(?<=[，,：:])(?!\d)")  # "1,000" and "10:30" are not clause breaks
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+_TOKEN_SKIP = re.compile(r"^[\W_]+$")  # punctuation and whitespace
+_NUMBER = re.compile(r"^[\d.,%％]+$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences; concatenating them gives back `text` exactly."""
+    if not text:
+        return []
+    protected = [m.span() for m in _PROTECTED.finditer(text)]
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        at = match.start()
+        if any(lo <= at < hi for lo, hi in protected):
+            continue
+        if text[at] == "." and _is_abbreviation(text, at):
+            continue
+        sentences.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        sentences.append(text[start:])
+    return sentences
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Split a sentence after its commas and colons; concatenation gives it back."""
+    return [part for part in _CLAUSE.split(sentence) if part]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    match = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
+    if not match:
+        return False
+    word = match.group(1).lower().rstrip(".")
+    return word in _ABBREVIATIONS or len(word) == 1  # initials: "J. K. Rowling"
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba words of `text`, lower-cased, without punctuation, whitespace or stop words."""
+    stop = stopwords()
+    return [
+        token
+        for token in (t.strip().lower() for t in jieba.lcut(text))
+        if token and token not in stop and not _TOKEN_SKIP.match(token)
+    ]
+
+
+def is_number(token: str) -> bool:
+    """True for numeric tokens (2021, 38.8, 55%)."""
+    return bool(_NUMBER.match(token))
+
+
+def keywords(tokens: list[str], k: int = 5, *, boost: set[str] | None = None) -> list[str]:
+    """The `k` most characteristic words by TF-IDF over jieba's IDF table; numbers and
+    single characters are left out, words in `boost` (the title's) count double."""
+    counts = Counter(t for t in tokens if len(t) > 1 and not is_number(t))
+    idf = idf_table()
+    default = idf_default()
+    boost = boost or set()
+
+    def score(word: str) -> float:
+        weight = counts[word] * idf.get(word, default)
+        return weight * 2 if word in boost else weight
+
+    return sorted(counts, key=lambda w: (-score(w), w))[:k]
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The stop-word list shipped in `digest/data/stopwords.txt`."""
+    text = resources.files("digest").joinpath("data/stopwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+@lru_cache(maxsize=1)
+def idf_table() -> dict[str, float]:
+    """jieba's IDF table (`jieba/analyse/idf.txt`), cached as marshal for a fast start."""
+    source = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    stamp = int(source.stat().st_mtime)
+    cache = Path(tempfile.gettempdir()) / f"digestbot-idf-{stamp}-{os.getuid()}.marshal"
+    try:
+        table = marshal.loads(cache.read_bytes())
+        if isinstance(table, dict) and table:
+            return table
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    table = {}
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, value = line.rstrip("\n").rpartition(" ")
+            if word:
+                table[word] = float(value)
+    _write_atomically(cache, marshal.dumps(table))
+    return table
+
+
+@lru_cache(maxsize=1)
+def idf_default() -> float:
+    """The IDF given to a word jieba's table does not know: the table's median."""
+    values = sorted(idf_table().values())
+    return values[len(values) // 2] if values else math.log(10)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache we cannot write only costs time
