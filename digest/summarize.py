@@ -6,8 +6,8 @@ One small interface, as in sumy: `rank(document)` orders the candidate units, an
 Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md):
 
 - content: a unit's distinct words weighted by TF-IDF — squared log document frequency
-  times jieba's IDF — divided by (word count)^0.75, so that neither long units (by
-  length alone) nor tiny ones (by a single rare word) win;
+  times jieba's IDF — divided by a power of its word count (0.5 for sentences, 0.75
+  for clauses), so that neither long units (by length alone) nor tiny ones win;
 - title: words shared with the title count extra: the title is the editor's summary;
 - position: news puts the point first (the inverted pyramid), so earlier units get a
   prior that decays geometrically with their place in the text;
@@ -32,10 +32,11 @@ from .text import idf_default, idf_table, is_number, keywords, split_clauses, sp
 
 DEFAULT_MAX_CHARS = 200
 _POSITION_WEIGHT = 0.3
-_POSITION_DECAY = 0.8
 _TITLE_WEIGHT = 0.5
-_LENGTH_EXPONENT = 0.75
 _TF_EXPONENT = 2.0
+# (length exponent, position decay) for sentence and for clause units
+_SENTENCE_SHAPE = (0.5, 0.9)
+_CLAUSE_SHAPE = (0.75, 0.8)
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
 _MIN_SENTENCE_CHARS = 6  # shorter "sentences" (姓名：, 第一，) are fragments, not news
 _MIN_CLAUSE_CHARS = 3
@@ -60,6 +61,7 @@ class Document:
     sentences: tuple[Sentence, ...]
     tokens: tuple[tuple[str, ...], ...]  # the words of each candidate
     title_tokens: frozenset[str]
+    clauses: bool = False  # candidates are clauses rather than whole sentences
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def build_document(title: str, blocks: Sequence[Block], *, clauses: bool = False
         sentences=tuple(units),
         tokens=tuple(tuple(tokenize(s.text)) for s in units),
         title_tokens=frozenset(tokenize(title)) if title else frozenset(),
+        clauses=clauses,
     )
 
 
@@ -161,8 +164,10 @@ def summarize_document(document: Document, max_chars: int = DEFAULT_MAX_CHARS) -
     title_words = set(document.title_tokens)
     words = tuple(keywords(all_tokens or list(title_words), boost=title_words))
     picked = select(rank(document), max_chars)
-    if not picked:
-        return Summary(sentences=(), headings=(), keywords=words, from_title=True)
+    if not picked:  # an empty body, or one that only repeats the title: the title is the news
+        title = document.title.strip()
+        fallback = select([Sentence(title, 0, None)], max_chars) if title else []
+        return Summary(sentences=tuple(fallback), headings=(), keywords=words, from_title=True)
     headings = tuple(dict.fromkeys(s.section for s in picked if s.section))
     return Summary(sentences=tuple(picked), headings=headings, keywords=words)
 
@@ -179,15 +184,16 @@ def _scores(document: Document) -> list[float]:
         * (0.5 if is_number(word) else 1.0)
         for word, count in frequency.items()
     }
+    length_exponent, decay = _CLAUSE_SHAPE if document.clauses else _SENTENCE_SHAPE
     content = []
     for words in document.tokens:
         distinct = set(words)
-        content.append(sum(weight[w] for w in distinct) / len(distinct) ** _LENGTH_EXPONENT if distinct else 0.0)
+        content.append(sum(weight[w] for w in distinct) / len(distinct) ** length_exponent if distinct else 0.0)
     top = max(content) or 1.0
     title = document.title_tokens
     scores = []
     for i, words in enumerate(document.tokens):
-        score = content[i] / top + _POSITION_WEIGHT * _POSITION_DECAY**i
+        score = content[i] / top + _POSITION_WEIGHT * decay**i
         if title and words:
             score += _TITLE_WEIGHT * len(title & set(words)) / len(title)
         scores.append(score)

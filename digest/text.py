@@ -17,11 +17,12 @@ import jieba
 
 jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading on every start
 
-# A sentence ends at 。！？； (and ! ? ; in running text), at a line break, or at an English
+# A sentence ends at 。！？ (and ! ? in running text), at a line break, or at an English
 # full stop followed by a space; closing quotes and brackets stay with the sentence.
+# Semicolons separate clauses: a piece ending in ； is mostly part of an enumeration.
 _CLOSERS = "”’\"'」』）)》〉】］\\]"  # a regex character-class body
 _BOUNDARY = re.compile(
-    rf"(?:[。！？!?；;]+|\.(?=[{_CLOSERS}]*(?:\s|$))|\n)[{_CLOSERS}]*[ \t\u3000\xa0\r\n]*"
+    rf"(?:[。！？!?]+|\.(?=[{_CLOSERS}]*(?:\s|$))|\n)[{_CLOSERS}]*[ \t\u3000\xa0\r\n]*"
 )
 # Spans inside which nothing is a boundary: URLs, e-mail addresses, numbers (38.8, 1.2.3).
 _PROTECTED = re.compile(
@@ -33,7 +34,7 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt inc ltd co corp plc llc vs etc al fig no vol pp ed eds "
     "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k u.n a.m p.m ph.d".split()
 )
-_CLAUSE = re.compile(r"(?<=[，,：:])(?!\d)")  # "1,000" and "10:30" are not clause breaks
+_CLAUSE = re.compile(r"(?<=[，,：:；;])(?!\d)")  # "1,000" and "10:30" are not clause breaks
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 _TOKEN_SKIP = re.compile(r"^[\W_]+$")  # punctuation and whitespace
@@ -61,7 +62,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def split_clauses(sentence: str) -> list[str]:
-    """Split a sentence after its commas and colons; concatenation gives it back."""
+    """Split a sentence after its commas, colons and semicolons; concatenation gives it back."""
     return [part for part in _CLAUSE.split(sentence) if part]
 
 

@@ -1,0 +1,1 @@
+"""digestbot's runtime: configuration, scheduler, command router and chat adapters."""

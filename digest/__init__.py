@@ -1,0 +1,20 @@
+"""digestbot's core library: articles, Chinese text, summaries. No chat platform here."""
+
+from .article import Article, Block
+from .errors import ArticleError, DigestError
+from .parse import parse_article, read_article
+from .summarize import Summary, summarize, summarize_text
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Article",
+    "ArticleError",
+    "Block",
+    "DigestError",
+    "Summary",
+    "parse_article",
+    "read_article",
+    "summarize",
+    "summarize_text",
+]
