@@ -38,9 +38,14 @@ _TF_EXPONENT = 2.0
 _SENTENCE_SHAPE = (0.5, 0.9)
 _CLAUSE_SHAPE = (0.75, 0.8)
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
-_MIN_SENTENCE_CHARS = 6  # shorter "sentences" (姓名：, 第一，) are fragments, not news
-_MIN_CLAUSE_CHARS = 3
+_MIN_CHARS = 6  # shorter units (姓名：, 第一，, 一季度，) are fragments, not news
 _NORMALISE = re.compile(r"[\W_]+")
+# Clauses that only say who speaks ("据新华社报道，", "负责人表示：") carry no news, and
+# joined to another sentence's clause they would attribute it to the wrong speaker.
+_ATTRIBUTION = re.compile(
+    r"(?:表示|介绍|说|称|认为|指出|显示|透露|分析|强调|提到|报道|消息|了解到|获悉|据悉|看来)[，,：:]$"
+    r"|^据.{0,12}[，,]$"
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,6 @@ def build_document(title: str, blocks: Sequence[Block], *, clauses: bool = False
     """Split the body into candidate sentences (or clauses), dropping boilerplate and
     repeats of the title."""
     title_key = _key(title)
-    minimum = _MIN_CLAUSE_CHARS if clauses else _MIN_SENTENCE_CHARS
     units: list[Sentence] = []
     section: str | None = None
     for block in blocks:
@@ -95,7 +99,9 @@ def build_document(title: str, blocks: Sequence[Block], *, clauses: bool = False
                 continue
             for raw in split_clauses(sentence) if clauses else [sentence]:
                 text = raw.strip()
-                if len(_key(text)) >= minimum:
+                if clauses and _ATTRIBUTION.search(text):
+                    continue
+                if len(_key(text)) >= _MIN_CHARS:
                     units.append(Sentence(text=text, index=len(units), section=section))
     return Document(
         title=title,
