@@ -3,7 +3,9 @@
 from .article import Article, Block
 from .errors import ArticleError, DigestError
 from .parse import parse_article, read_article
-from .summarize import Summary, summarize, summarize_text
+# `summarize` the function stays in `digest.summarize`: re-exporting it here would hide
+# the module of the same name.
+from .summarize import Summary, summarize_text
 
 __version__ = "0.1.0"
 
@@ -15,6 +17,5 @@ __all__ = [
     "Summary",
     "parse_article",
     "read_article",
-    "summarize",
     "summarize_text",
 ]

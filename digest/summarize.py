@@ -5,12 +5,12 @@ One small interface, as in sumy: `rank(document)` orders the candidate units, an
 
 Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md):
 
-- content: a unit's distinct words weighted by TF-IDF — squared log document frequency
-  times jieba's IDF — divided by a power of its word count (0.5 for sentences, 0.75
+- content: a unit's distinct words weighted by TF-IDF — (0.5 + log of the number of
+  units it appears in)² times jieba's IDF, so words the text keeps returning to count — divided by a power of its word count (0.5 for sentences, 0.75
   for clauses), so that neither long units (by length alone) nor tiny ones win;
 - title: words shared with the title count extra: the title is the editor's summary;
 - position: news puts the point first (the inverted pyramid), so earlier units get a
-  prior that decays geometrically with their place in the text;
+  prior that decays exponentially with their relative place in the text;
 - redundancy: a unit that repeats most of the words of a better one is left out.
 
 Units are sentences; when the budget is too small to hold two typical sentences of the
@@ -32,11 +32,12 @@ from .text import idf_default, idf_table, is_number, keywords, split_clauses, sp
 
 DEFAULT_MAX_CHARS = 200
 _POSITION_WEIGHT = 0.3
+_POSITION_SPREAD = 4.0  # the prior falls to e^-4 at the end of the text, whatever its length
 _TITLE_WEIGHT = 0.5
 _TF_EXPONENT = 2.0
-# (length exponent, position decay) for sentence and for clause units
-_SENTENCE_SHAPE = (0.5, 0.9)
-_CLAUSE_SHAPE = (0.75, 0.8)
+_FREQUENCY_OFFSET = 0.5  # a word seen in one unit only weighs 0.5² of its IDF
+_SENTENCE_LENGTH_EXPONENT = 0.5
+_CLAUSE_LENGTH_EXPONENT = 0.75
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
 _MIN_CHARS = 6  # shorter units (姓名：, 第一，, 一季度，) are fragments, not news
 _NORMALISE = re.compile(r"[\W_]+")
@@ -185,12 +186,12 @@ def _scores(document: Document) -> list[float]:
     default = idf_default()
     frequency = Counter(t for sentence in document.tokens for t in set(sentence))
     weight = {
-        word: (1.0 + math.log(count)) ** _TF_EXPONENT
+        word: (_FREQUENCY_OFFSET + math.log(count)) ** _TF_EXPONENT
         * idf.get(word, default)
         * (0.5 if is_number(word) else 1.0)
         for word, count in frequency.items()
     }
-    length_exponent, decay = _CLAUSE_SHAPE if document.clauses else _SENTENCE_SHAPE
+    length_exponent = _CLAUSE_LENGTH_EXPONENT if document.clauses else _SENTENCE_LENGTH_EXPONENT
     content = []
     for words in document.tokens:
         distinct = set(words)
@@ -198,8 +199,9 @@ def _scores(document: Document) -> list[float]:
     top = max(content) or 1.0
     title = document.title_tokens
     scores = []
+    count = len(document.tokens)
     for i, words in enumerate(document.tokens):
-        score = content[i] / top + _POSITION_WEIGHT * decay**i
+        score = content[i] / top + _POSITION_WEIGHT * math.exp(-_POSITION_SPREAD * i / count)
         if title and words:
             score += _TITLE_WEIGHT * len(title & set(words)) / len(title)
         scores.append(score)
