@@ -185,6 +185,7 @@ def _scores(document: Document) -> list[float]:
     idf = idf_table()
     default = idf_default()
     frequency = Counter(t for sentence in document.tokens for t in set(sentence))
+    frequency.update(document.title_tokens)  # the title is one more mention of its words
     weight = {
         word: (_FREQUENCY_OFFSET + math.log(count)) ** _TF_EXPONENT
         * idf.get(word, default)
