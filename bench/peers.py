@@ -13,7 +13,15 @@ Ranker = Callable[[str, "str | None", int], list[str]]
 
 def digestbot(text: str, title: str | None, budget: int) -> list[str]:
     """Ours: the library's ranking at the granularity the budget calls for."""
-    return [s.text for s in rank(prepare(title or "", text_blocks(text), budget))]
+    document = prepare(title or "", text_blocks(text), budget)
+    ranked = []
+    used = 0
+    for sentence in rank(document):  # the protocol never looks past the budget
+        ranked.append(sentence.text)
+        used += len(sentence.text)
+        if used > budget:
+            break
+    return ranked
 
 
 def lead(text: str, title: str | None, budget: int) -> list[str]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .article import Article, Block
@@ -125,30 +125,34 @@ def prepare(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
     return build_document(title, blocks, clauses=max_chars < 2 * typical)
 
 
-def rank(document: Document) -> list[Sentence]:
-    """Order the candidates best first, leaving out any that mostly repeats a better one."""
+def rank(document: Document) -> Iterator[Sentence]:
+    """Yield the candidates best first, leaving out any that mostly repeats a better one.
+    Lazy: a caller that has filled its budget stops the redundancy checks there."""
     scores = _scores(document)
     order = sorted(range(len(document.sentences)), key=lambda i: (-scores[i], i))
-    chosen: list[int] = []
+    words = [set(tokens) for tokens in document.tokens]
+    chosen: list[set[str]] = []
     for i in order:
-        words = set(document.tokens[i])
-        if not any(_overlap(words, set(document.tokens[j])) > _REDUNDANCY for j in chosen):
-            chosen.append(i)
-    return [document.sentences[i] for i in chosen]
+        if not any(_overlap(words[i], other) > _REDUNDANCY for other in chosen):
+            chosen.append(words[i])
+            yield document.sentences[i]
 
 
-def select(ranked: Sequence[Sentence], max_chars: int) -> list[Sentence]:
+def select(ranked: Iterable[Sentence], max_chars: int) -> list[Sentence]:
     """The best candidates within `max_chars`, in document order: if the best alone is
     longer it is clipped to the budget; otherwise whole candidates are kept in rank
     order, passing over any that does not fit."""
-    if not ranked or max_chars <= 0:
+    candidates = iter(ranked)
+    best = next(candidates, None)
+    if best is None or max_chars <= 0:
         return []
-    best = ranked[0]
     if len(best.text) > max_chars:
         return [Sentence(best.text[:max_chars], best.index, best.section, clipped=True)]
-    picked: list[Sentence] = []
-    used = 0
-    for sentence in ranked:
+    picked = [best]
+    used = len(best.text)
+    for sentence in candidates:
+        if max_chars - used < _MIN_CHARS:  # nothing shorter can be a candidate
+            break
         if used + len(sentence.text) <= max_chars:
             picked.append(sentence)
             used += len(sentence.text)
