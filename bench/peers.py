@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from digest.summarize import prepare, rank, text_blocks
@@ -86,8 +87,6 @@ SYSTEMS: dict[str, Ranker] = {
 
 def available(names: list[str] | None = None) -> dict[str, Ranker]:
     """The systems that can run here; a peer whose package is missing is left out with a note."""
-    import sys
-
     out: dict[str, Ranker] = {}
     for name, ranker in SYSTEMS.items():
         if names and name not in names:

@@ -10,6 +10,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,11 +35,8 @@ def _median_seconds(work: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def _long_articles(paths: list[Path]) -> list[Path]:
-    """Long articles (~20k characters) written to a temporary folder: real posts joined."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="digestbot-bench-"))
+def _long_articles(paths: list[Path], folder: Path) -> list[Path]:
+    """Long articles (~20k characters) written to `folder`: the real posts joined."""
     bodies = [read_article(p).body for p in paths]
     joined = "\n".join(b for b in bodies if b)
     out = []
@@ -103,7 +101,9 @@ def main() -> int:
     summarize(read_article(ROOT / "seeds" / "000_35a71a7641f4db0d.md"))  # load the IDF table once
     paths = sorted(POSTS.glob("*.md"))
     measure("Real posts (../shared/corpus/posts)", paths, args.runs)
-    measure("Long articles (real posts joined, ~20k characters each)", _long_articles(paths), args.runs)
+    with tempfile.TemporaryDirectory(prefix="digestbot-bench-") as folder:
+        long_paths = _long_articles(paths, Path(folder))
+        measure("Long articles (real posts joined, ~20k characters each)", long_paths, args.runs)
     cold_start(args.runs)
     return 0
 

@@ -88,22 +88,33 @@ class Summary:
 def build_document(title: str, blocks: Sequence[Block], *, clauses: bool = False) -> Document:
     """Split the body into candidate sentences (or clauses), dropping boilerplate and
     repeats of the title."""
-    title_key = _key(title)
-    units: list[Sentence] = []
+    return _build(title, _sentences(blocks), clauses)
+
+
+def _sentences(blocks: Sequence[Block]) -> list[tuple[str | None, str]]:
+    # (section heading, sentence) for every body sentence, in document order
+    out: list[tuple[str | None, str]] = []
     section: str | None = None
     for block in blocks:
         if block.heading:
             section = block.text
+        else:
+            out.extend((section, sentence) for sentence in split_sentences(block.text))
+    return out
+
+
+def _build(title: str, sentences: list[tuple[str | None, str]], clauses: bool) -> Document:
+    title_key = _key(title)
+    units: list[Sentence] = []
+    for section, sentence in sentences:
+        if _key(sentence) == title_key or is_boilerplate(sentence.strip()):
             continue
-        for sentence in split_sentences(block.text):
-            if _key(sentence) == title_key or is_boilerplate(sentence.strip()):
+        for raw in split_clauses(sentence) if clauses else [sentence]:
+            text = raw.strip()
+            if clauses and _ATTRIBUTION.search(text):
                 continue
-            for raw in split_clauses(sentence) if clauses else [sentence]:
-                text = raw.strip()
-                if clauses and _ATTRIBUTION.search(text):
-                    continue
-                if len(_key(text)) >= _MIN_CHARS:
-                    units.append(Sentence(text=text, index=len(units), section=section))
+            if len(_key(text)) >= _MIN_CHARS:
+                units.append(Sentence(text=text, index=len(units), section=section))
     return Document(
         title=title,
         sentences=tuple(units),
@@ -120,9 +131,10 @@ def text_blocks(text: str) -> list[Block]:
 
 def prepare(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
     """Build the document at the granularity the budget calls for (see the module doc)."""
-    lengths = sorted(len(s.strip()) for b in blocks if not b.heading for s in split_sentences(b.text))
+    sentences = _sentences(blocks)
+    lengths = sorted(len(sentence.strip()) for _, sentence in sentences)
     typical = lengths[len(lengths) // 2] if lengths else 0
-    return build_document(title, blocks, clauses=max_chars < 2 * typical)
+    return _build(title, sentences, clauses=max_chars < 2 * typical)
 
 
 def rank(document: Document) -> Iterator[Sentence]:
