@@ -34,9 +34,14 @@ def read_article(path: str | os.PathLike[str]) -> Article:
         mtime = os.path.getmtime(path)
     except OSError as exc:
         raise ArticleError(name, exc.strerror or str(exc)) from exc
-    text = decode_text(data, name)
+    return article_from_bytes(data, name, mtime)
+
+
+def article_from_bytes(data: bytes, path: str, mtime: float) -> Article:
+    """Parse the bytes of a post file read elsewhere (`mtime` dates an undated post)."""
+    text = decode_text(data, path)
     modified = datetime.fromtimestamp(mtime, timezone.utc).astimezone(DEFAULT_TZ)
-    return parse_article(text, path=name, fallback_title=Path(name).stem, modified=modified)
+    return parse_article(text, path=path, fallback_title=Path(path).stem, modified=modified)
 
 
 def decode_text(data: bytes, name: str = "<bytes>") -> str:

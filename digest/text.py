@@ -39,6 +39,7 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 _TOKEN_SKIP = re.compile(r"^[\W_]+$")  # punctuation and whitespace
 _NUMBER = re.compile(r"^[\d.,%％]+$")
+_CHINESE = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -82,6 +83,40 @@ def tokenize(text: str) -> list[str]:
         for token in (t.strip().lower() for t in jieba.lcut(text))
         if token and token not in stop and not _TOKEN_SKIP.match(token)
     ]
+
+
+def search_terms(text: str) -> list[str]:
+    """The words `text` is indexed under: jieba's words, lower-cased, each preceded by
+    the shorter words inside it (`subwords`), punctuation and spaces left out."""
+    out: list[str] = []
+    for raw in jieba.cut(text):
+        word = raw.strip().lower()
+        if word and not _TOKEN_SKIP.match(word):
+            out.extend(subwords(word))
+            out.append(word)
+    return out
+
+
+def query_words(text: str) -> list[str]:
+    """jieba's words of a search query, lower-cased, punctuation and spaces left out."""
+    return [w for w in (raw.strip().lower() for raw in jieba.cut(text)) if w and not _TOKEN_SKIP.match(w)]
+
+
+def subwords(word: str) -> list[str]:
+    """The words inside a longer word: its dictionary 2- and 3-grams, as jieba's
+    `cut_for_search` gives (人工智能: 人工, 智能), or every character pair of a Chinese word
+    jieba's dictionary does not know — its HMM guessed it, and may have glued a word
+    to its neighbour (10月5日美股 gives 日美股, which must still be found as 美股)."""
+    if len(word) <= 2:
+        return []
+    jieba.dt.check_initialized()
+    freq = jieba.dt.FREQ
+    if not freq.get(word) and _CHINESE.match(word):
+        return [word[i : i + 2] for i in range(len(word) - 1)]
+    out = [word[i : i + 2] for i in range(len(word) - 1) if freq.get(word[i : i + 2])]
+    if len(word) > 3:
+        out += [word[i : i + 3] for i in range(len(word) - 2) if freq.get(word[i : i + 3])]
+    return out
 
 
 def is_number(token: str) -> bool:

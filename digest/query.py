@@ -1,0 +1,115 @@
+"""What a user types into /search: words, and filters (`source:每经网 cat:金融 since:7d`).
+
+Whatever the text holds — quotes, `*`, `NEAR`, `AND`, `-`, `:`, SQL, emoji, 10,000
+characters — it only ever becomes a list of plain words here; the search engines never
+see it raw.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+from .errors import DigestError
+from .text import query_words, subwords
+
+MAX_QUERY_CHARS = 200  # longer text is cut here; the query says it was
+MAX_TERMS = 24
+_FILTER = re.compile(r"^(source|src|来源|cat|category|分类|since|自)[:：](.*)$", re.I)
+_FILTER_NAMES = {
+    "source": "source", "src": "source", "来源": "source",
+    "cat": "category", "category": "category", "分类": "category",
+    "since": "since", "自": "since",
+}
+_RELATIVE = re.compile(r"^(\d{1,5})\s*(h|d|w|m|y|小时|天|日|周|月|年)$", re.I)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UNIT_DAYS = {"d": 1, "天": 1, "日": 1, "w": 7, "周": 7, "m": 30, "月": 30, "y": 365, "年": 365}
+
+
+class QueryError(DigestError):
+    """A filter the user typed cannot be understood; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed search: the words to find and the filters to apply."""
+
+    text: str  # the free text, filters taken out
+    # Every group must match; a group is met by any of its alternatives, an alternative
+    # when all its words are indexed for the article. A longer word's alternative is
+    # the words inside it (金融市场: 金融 and 市场), since the article's text may have been
+    # segmented otherwise (金融/市场化).
+    groups: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    chars: tuple[str, ...] = ()  # single-character words: matched in the text itself
+    source: str | None = None
+    category: str | None = None
+    since: datetime | None = None
+    truncated: bool = False  # the text was longer than MAX_QUERY_CHARS
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to search for and nothing to filter on."""
+        return not (self.groups or self.chars or self.source or self.category or self.since)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Every word of the groups, once: what a snippet marks."""
+        return tuple(dict.fromkeys(w for group in self.groups for option in group for w in option))
+
+
+def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
+    """Split filters from words; raises `QueryError` for a filter it cannot read."""
+    truncated = len(raw) > MAX_QUERY_CHARS
+    raw = raw[:MAX_QUERY_CHARS]
+    filters: dict[str, str] = {}
+    words: list[str] = []
+    for part in raw.split():
+        match = _FILTER.match(part)
+        if match and match.group(2).strip("\"'“”"):
+            filters[_FILTER_NAMES[match.group(1).lower()]] = match.group(2).strip("\"'“”")
+        else:
+            words.append(part)
+    text = " ".join(words)
+    groups: list[tuple[tuple[str, ...], ...]] = []
+    chars: list[str] = []
+    for word in dict.fromkeys(query_words(text)):
+        if len(word) == 1:
+            chars.append(word)
+            continue
+        inside = _covering_pairs(word)
+        groups.append(((word,), inside) if inside else ((word,),))
+    return Query(
+        text=text,
+        groups=tuple(groups[:MAX_TERMS]),
+        chars=tuple(chars[:MAX_TERMS]),
+        source=filters.get("source"),
+        category=filters.get("category"),
+        since=parse_since(filters["since"], now=now, tz=tz) if "since" in filters else None,
+        truncated=truncated,
+    )
+
+
+def _covering_pairs(word: str) -> tuple[str, ...]:
+    # the two-character words inside `word`, when together they cover all of it
+    starts = [i for i in range(len(word) - 1) if word[i : i + 2] in subwords(word)]
+    covered = {j for i in starts for j in (i, i + 1)}
+    return tuple(dict.fromkeys(word[i : i + 2] for i in starts)) if len(covered) == len(word) else ()
+
+
+def parse_since(value: str, *, now: datetime, tz: tzinfo) -> datetime:
+    """`7d`, `12h`, `2w`, `3m`, `1y` (or 7天, 2周…) before `now`, or a date `2021-04-01`
+    (its midnight in `tz`)."""
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2).lower()
+        span = timedelta(hours=amount) if unit in ("h", "小时") else timedelta(days=amount * _UNIT_DAYS[unit])
+        try:
+            return now - span
+        except OverflowError:
+            return _EPOCH  # since:99999y is 'since ever'
+    try:
+        day = date.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        raise QueryError(f"since:{value} — write a date (since:2021-04-01) or a span (since:7d, since:12h)") from None
+    return datetime(day.year, day.month, day.day, tzinfo=tz)

@@ -1,0 +1,283 @@
+"""/search's engine: jieba words in SQLite FTS5 (bm25) or a PostgreSQL tsvector (GIN).
+
+Both index the same words — jieba's `cut_for_search` of the title and of the body —
+with the title weighted above the body, and both AND the query's words. One-character
+words (房, 税) are rarely a word of their own in jieba's output, so they are matched as
+text: within the full-text hits, or on their own over the most recent articles.
+Snippets are cut from the stored clean text in Python, with the hits marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .dates import DEFAULT_TZ
+from .query import Query, QueryError, parse_query
+from .schema import articles
+from .store import Store, StoredArticle
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+SNIPPET_CHARS = 80
+RECENT_WINDOW = 5000  # a one-character search reads this many of the newest articles
+_TITLE_WEIGHT = 5.0  # FTS5 bm25 column weight of the title (the body's is 1)
+_MAX_INDEXED_CHARS = 200_000  # PostgreSQL caps a tsvector at 1 MB; no article needs more
+
+_fts = sa.table("article_fts", sa.column("rowid"), sa.column("title"), sa.column("body"))
+_terms = sa.table("article_terms", sa.column("article_id"), sa.column("terms"))
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A piece of an article's text around the hits; `marks` are (start, end) offsets."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+    def marked(self, open_: str = "【", close: str = "】") -> str:
+        """The text with every hit wrapped in `open_` … `close`."""
+        out, last = [], 0
+        for start, end in self.marks:
+            out += [self.text[last:start], open_, self.text[start:end], close]
+            last = end
+        out.append(self.text[last:])
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result."""
+
+    article: StoredArticle
+    snippet: Snippet
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results, with the total so a client can page through the rest."""
+
+    query: Query
+    hits: list[Hit]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results fill."""
+        return max(1, -(-self.total // self.limit))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary of the page."""
+        return {
+            "query": self.query.text,
+            "filters": {
+                "source": self.query.source,
+                "category": self.query.category,
+                "since": self.query.since.isoformat() if self.query.since else None,
+            },
+            "truncated": self.query.truncated,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "hits": [
+                {
+                    "id": h.article.id,
+                    "title": h.article.title,
+                    "source": h.article.source_name,
+                    "category": h.article.category,
+                    "published": h.article.published.isoformat(),
+                    "url": h.article.url,
+                    "path": h.article.path,
+                    "snippet": h.snippet.text,
+                    "marks": [list(m) for m in h.snippet.marks],
+                    "score": h.score,
+                }
+                for h in self.hits
+            ],
+        }
+
+
+def search(
+    store: Store,
+    text: str | Query,
+    *,
+    page: int = 1,
+    limit: int = DEFAULT_LIMIT,
+    now: datetime | None = None,
+    tz: tzinfo = DEFAULT_TZ,
+) -> SearchPage:
+    """Find articles for what a user typed; raises `QueryError` for an empty or bad query."""
+    query = text if isinstance(text, Query) else parse_query(text, now=now or datetime.now(timezone.utc), tz=tz)
+    if query.empty:
+        raise QueryError("nothing to search for: give a word, e.g. 人工智能 or source:每经网")
+    page = max(1, page)
+    limit = max(1, min(limit, MAX_LIMIT))
+    matches, score = _matches(store.dialect, query)
+    with store.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(matches.subquery())).scalar_one()
+        ranked = matches.add_columns(score.label("score")).order_by(
+            *_order(store.dialect, query, score), articles.c.published.desc(), articles.c.id.desc()
+        )
+        rows = conn.execute(ranked.limit(limit).offset((page - 1) * limit)).all()
+        found = _load(conn, [row.id for row in rows])
+    hits = [
+        Hit(found[row.id], snippet(found[row.id], query.terms + query.chars), float(row.score or 0))
+        for row in rows
+        if row.id in found
+    ]
+    return SearchPage(query=query, hits=hits, total=total, page=page, limit=limit)
+
+
+def _matches(dialect: str, query: Query) -> tuple[sa.Select[Any], Any]:
+    # the ids of every matching article, and the score to rank them by
+    conditions: list[Any] = [articles.c.duplicate_of.is_(None)]
+    if query.source:
+        conditions.append(sa.func.lower(articles.c.source_name).contains(query.source.lower(), autoescape=True))
+    if query.category:
+        conditions.append(sa.func.lower(articles.c.category).contains(query.category.lower(), autoescape=True))
+    if query.since:
+        conditions.append(articles.c.published >= query.since)
+    for char in query.chars:
+        conditions.append(
+            sa.or_(articles.c.title.contains(char, autoescape=True), articles.c.body.contains(char, autoescape=True))
+        )
+    if not query.groups:
+        if query.chars:  # text matching reads rows: only the newest ones
+            recent = sa.select(articles.c.id).order_by(articles.c.published.desc()).limit(RECENT_WINDOW)
+            conditions.append(articles.c.id.in_(recent.scalar_subquery()))
+        return sa.select(articles.c.id).where(*conditions), sa.literal(0.0)
+    if dialect == "sqlite":
+        match = sa.literal_column("article_fts").op("MATCH")(fts5_query(query.groups))
+        score = sa.func.bm25(sa.literal_column("article_fts"), _TITLE_WEIGHT, 1.0)
+        joined = _fts.join(articles, articles.c.id == _fts.c.rowid)
+    else:
+        tsquery = _tsquery(query.groups)
+        match = _terms.c.terms.op("@@")(tsquery)
+        score = sa.func.ts_rank(_terms.c.terms, tsquery)  # weights: title (A) 1.0, body (B) 0.4
+        joined = _terms.join(articles, articles.c.id == _terms.c.article_id)
+    return sa.select(articles.c.id).select_from(joined).where(match, *conditions), score
+
+
+def _order(dialect: str, query: Query, score: Any) -> list[Any]:
+    if not query.groups:
+        return []
+    return [score.asc()] if dialect == "sqlite" else [score.desc()]  # bm25: lower is better
+
+
+Groups = Sequence[Sequence[Sequence[str]]]
+
+
+def fts5_query(groups: Groups) -> str:
+    """An FTS5 MATCH expression for the query's groups: every word a quoted string (so
+    `AND`, `NEAR`, `*`, `-`, `:` typed by a user are plain words), groups ANDed,
+    alternatives ORed."""
+
+    def quoted(word: str) -> str:
+        return '"' + word.replace('"', '""') + '"'
+
+    def alternative(words: Sequence[str]) -> str:
+        return " AND ".join(map(quoted, words)) if len(words) == 1 else "(" + " AND ".join(map(quoted, words)) + ")"
+
+    return " AND ".join(
+        alternative(g[0]) if len(g) == 1 else "(" + " OR ".join(map(alternative, g)) + ")" for g in groups
+    )
+
+
+def _tsquery(groups: Groups) -> Any:
+    # Built from plainto_tsquery pieces with tsquery's own && and || operators: the
+    # user's words are only ever bound parameters, never tsquery syntax.
+    def alternative(words: Sequence[str]) -> Any:
+        return sa.func.plainto_tsquery("simple", " ".join(words))
+
+    expression: Any = None
+    for group in groups:
+        either: Any = None
+        for words in group:
+            either = alternative(words) if either is None else either.op("||")(alternative(words))
+        expression = either if expression is None else expression.op("&&")(either)
+    return expression
+
+
+def _load(conn: Connection, ids: Sequence[int]) -> dict[int, StoredArticle]:
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(articles).where(articles.c.id.in_(list(ids))))
+    return {row.id: StoredArticle.from_row(row) for row in rows}
+
+
+def snippet(article: StoredArticle, words: Sequence[str], width: int = SNIPPET_CHARS) -> Snippet:
+    """The `width` characters of the body (else the title) holding the most distinct
+    words, with each occurrence marked."""
+    text = " ".join(article.body.split("\n")) or article.title
+    lowered = text.lower() if len(text.lower()) == len(text) else text
+    hits = sorted(
+        (start, start + len(word))
+        for word in set(w for w in words if w)
+        for start in _occurrences(lowered, word)
+    )
+    begin = _best_window(hits, width) if hits else 0
+    begin = max(0, min(begin - width // 5, len(text) - width))  # some context before the hit
+    end = min(len(text), begin + width)
+    marks = _merge([(max(s, begin), min(e, end)) for s, e in hits if s < end and e > begin])
+    prefix = "…" if begin > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix) - begin
+    return Snippet(prefix + text[begin:end] + suffix, tuple((s + shift, e + shift) for s, e in marks))
+
+
+def _occurrences(text: str, word: str) -> list[int]:
+    found, start = [], text.find(word)
+    while start != -1 and len(found) < 1000:
+        found.append(start)
+        start = text.find(word, start + 1)
+    return found
+
+
+def _best_window(hits: list[tuple[int, int]], width: int) -> int:
+    best_start, best_count = hits[0][0], 0
+    for start, _ in hits:
+        count = len({(s, e) for s, e in hits if start <= s and e <= start + width})
+        if count > best_count:
+            best_start, best_count = start, count
+        if len(hits) > 200:  # long bodies full of hits: the first dense spot will do
+            break
+    return best_start
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def index_article(conn: Connection, article_id: int, title_terms: Sequence[str], body_terms: Sequence[str]) -> None:
+    """Put (or replace) an article's words in the full-text index."""
+    title = " ".join(title_terms)
+    body = " ".join(body_terms)[:_MAX_INDEXED_CHARS]
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("DELETE FROM article_fts WHERE rowid = :id"), {"id": article_id})
+        conn.execute(
+            sa.text("INSERT INTO article_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+            {"id": article_id, "title": title, "body": body},
+        )
+    else:
+        conn.execute(
+            sa.text(
+                "INSERT INTO article_terms (article_id, terms) VALUES (:id,"
+                " setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+                " ON CONFLICT (article_id) DO UPDATE SET terms = EXCLUDED.terms"
+            ),
+            {"id": article_id, "title": title, "body": body},
+        )

@@ -1,0 +1,168 @@
+"""Sources and their poll state: a posts folder, one post file, or an RSS/Atom feed.
+
+A source that fails is retried with exponential backoff — the poll interval, doubled at
+each failure in a row, up to a day — and `digestbot sources` shows why it failed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .errors import DigestError
+from .schema import articles, files, sources
+from .store import Store
+
+MAX_BACKOFF = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A source as `digestbot sources` shows it."""
+
+    id: int
+    location: str
+    kind: str
+    title: str | None
+    polled_at: datetime | None
+    ok_at: datetime | None
+    next_poll_at: datetime | None
+    failures: int
+    last_error: str | None
+    articles: int
+    failed_files: int
+
+    @property
+    def healthy(self) -> bool:
+        """True when the last poll worked and no file of it is broken."""
+        return self.failures == 0 and not self.failed_files and self.last_error is None
+
+
+def kind_of(location: str) -> str:
+    """`feed` for an http(s) URL, `posts` for a folder, `file` for a file; raises
+    `DigestError` for anything else."""
+    if location.lower().startswith(("http://", "https://")):
+        return "feed"
+    path = Path(location)
+    if path.is_dir():
+        return "posts"
+    if path.is_file():
+        return "file"
+    raise DigestError(f"{location}: no such folder or file, and not an http(s) feed URL")
+
+
+def normalise_location(location: str) -> str:
+    """Feeds keep their URL; folders and files are made absolute, so two spellings of one
+    path are one source."""
+    if location.lower().startswith(("http://", "https://")):
+        return location.strip()
+    return os.path.abspath(os.path.expanduser(location))
+
+
+def register(conn: Connection, location: str, kind: str) -> int:
+    """The id of the source at `location`, added when new."""
+    found = conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar()
+    if found is not None:
+        return found
+    insert = _insert(conn).values(location=location, kind=kind, failures=0)
+    conn.execute(insert.on_conflict_do_nothing(index_elements=["location"]))
+    return conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar_one()
+
+
+def record_success(
+    conn: Connection,
+    source_id: int,
+    now: datetime,
+    poll_minutes: int,
+    *,
+    title: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    error: str | None = None,
+) -> None:
+    """The source was read; `error` sums up items or files that failed within it."""
+    values = {
+        "polled_at": now,
+        "ok_at": now,
+        "next_poll_at": now + timedelta(minutes=poll_minutes),
+        "failures": 0,
+        "last_error": error,
+        "etag": etag,
+        "last_modified": last_modified,
+    }
+    if title:
+        values["title"] = title
+    conn.execute(sources.update().where(sources.c.id == source_id).values(**values))
+
+
+def record_failure(conn: Connection, source_id: int, now: datetime, poll_minutes: int, error: str) -> datetime:
+    """The source could not be read: count the failure, back off; returns the next poll time."""
+    failures = conn.execute(sa.select(sources.c.failures).where(sources.c.id == source_id)).scalar_one() + 1
+    delay = min(timedelta(minutes=poll_minutes) * 2 ** min(failures - 1, 16), MAX_BACKOFF)
+    next_poll = now + delay
+    conn.execute(
+        sources.update()
+        .where(sources.c.id == source_id)
+        .values(polled_at=now, next_poll_at=next_poll, failures=failures, last_error=error)
+    )
+    return next_poll
+
+
+def list_sources(store: Store) -> list[SourceState]:
+    """Every source with its state, article count and broken-file count."""
+    counts = (
+        sa.select(articles.c.source_id, sa.func.count().label("n")).group_by(articles.c.source_id).subquery()
+    )
+    broken = (
+        sa.select(files.c.source_id, sa.func.count().label("n"))
+        .where(files.c.error.is_not(None))
+        .group_by(files.c.source_id)
+        .subquery()
+    )
+    query = (
+        sa.select(sources, counts.c.n.label("article_count"), broken.c.n.label("broken_count"))
+        .outerjoin(counts, counts.c.source_id == sources.c.id)
+        .outerjoin(broken, broken.c.source_id == sources.c.id)
+        .order_by(sources.c.id)
+    )
+    with store.connect() as conn:
+        return [
+            SourceState(
+                id=row.id,
+                location=row.location,
+                kind=row.kind,
+                title=row.title,
+                polled_at=row.polled_at,
+                ok_at=row.ok_at,
+                next_poll_at=row.next_poll_at,
+                failures=row.failures,
+                last_error=row.last_error,
+                articles=row.article_count or 0,
+                failed_files=row.broken_count or 0,
+            )
+            for row in conn.execute(query)
+        ]
+
+
+def broken_files(store: Store, source_id: int) -> list[tuple[str, str]]:
+    """(path, reason) of each file of a source whose current version could not be read."""
+    query = (
+        sa.select(files.c.path, files.c.error)
+        .where(files.c.source_id == source_id, files.c.error.is_not(None))
+        .order_by(files.c.path)
+    )
+    with store.connect() as conn:
+        return [(row.path, row.error) for row in conn.execute(query)]
+
+
+def _insert(conn: Connection) -> sa.Insert:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(sources)
