@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import sys
 import time
@@ -10,14 +11,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+from tqdm import tqdm
+
 from . import __version__
 from .batch import summarize_lines
-from .errors import ArticleError
+from .compose import DEFAULT_MAX_ITEMS, DigestFilter, compose_daily
+from .errors import ArticleError, DigestError
+from .ingest import Ingestor
 from .parse import read_article
-from .plaintext import ArticleDigest, render_text
+from .plaintext import ArticleDigest, render_daily, render_search, render_text
+from .search import DEFAULT_LIMIT, MAX_LIMIT, search
+from .settings import Settings
+from .sources import broken_files, list_sources
+from .store import Store
 from .summarize import DEFAULT_MAX_CHARS, summarize
 
 _PROGRESS_SECONDS = 2.0
+_PROGRESS_BAR_MIN = 50  # smaller batches finish before a bar would tell anything
 _POST_SUFFIXES = (".md", ".markdown")
 
 
@@ -28,8 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
+    load_dotenv()  # a deployment's .env; the environment itself wins
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.run(args))
+    except DigestError as exc:
+        _error(str(exc))
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `digestbot ... | head`
@@ -62,7 +84,179 @@ def build_parser() -> argparse.ArgumentParser:
         '(- for stdin), write {"id", "summary", "sentences"} lines',
     )
     summarize_cmd.set_defaults(run=_summarize)
+
+    store_options = argparse.ArgumentParser(add_help=False)
+    store_options.add_argument(
+        "--database", metavar="URL", default=None,
+        help="SQLAlchemy URL of the store (default: DIGESTBOT_DATABASE_URL, else SQLite in DIGESTBOT_DATA_DIR)",
+    )
+    store_options.add_argument("-v", "--verbose", action="store_true", help="log each source and file")
+
+    ingest_cmd = commands.add_parser(
+        "ingest", parents=[store_options],
+        help="read new and changed articles from posts folders, files and RSS/Atom feeds into the store",
+        description="Ingest the given sources (default: DIGESTBOT_SOURCES, else seeds/). "
+        "Only new and changed files are read; each article is summarised once and deduplicated.",
+    )
+    ingest_cmd.add_argument("sources", nargs="*", metavar="PATH|URL", help="posts folder, post file or feed URL")
+    ingest_cmd.add_argument("--workers", type=_positive, default=None, metavar="N",
+                            help="processes that summarise big batches (default: one per CPU)")
+    ingest_cmd.set_defaults(run=_ingest)
+
+    search_cmd = commands.add_parser(
+        "search", parents=[store_options],
+        help="search everything ingested (filters: source:每经网 cat:金融 since:7d)",
+        description="Full-text search over the store. Words are ANDed; filters: source:NAME, "
+        "cat:CATEGORY, since:7d / since:12h / since:2021-04-01.",
+    )
+    search_cmd.add_argument("query", nargs="+", metavar="QUERY", help="words and filters")
+    search_cmd.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N",
+                            help=f"results per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")
+    search_cmd.add_argument("--page", type=_positive, default=1, metavar="N")
+    search_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    search_cmd.set_defaults(run=_search)
+
+    digest_cmd = commands.add_parser(
+        "digest", parents=[store_options],
+        help="print a day's digest: the day's stories by category with their summaries",
+        description="Compose the daily digest of a date in a time zone (default: today in "
+        "DIGESTBOT_TIMEZONE, Asia/Shanghai). Near-duplicates are folded into the first report.",
+    )
+    digest_cmd.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
+    digest_cmd.add_argument("--tz", default=None, metavar="ZONE", help="IANA time zone, e.g. Europe/Berlin")
+    digest_cmd.add_argument("--max-items", type=_positive, default=DEFAULT_MAX_ITEMS, metavar="N")
+    digest_cmd.add_argument("--category", action="append", default=[], metavar="NAME", help="only these categories")
+    digest_cmd.add_argument("--source", action="append", default=[], metavar="NAME", help="only these sources")
+    digest_cmd.add_argument("--keyword", action="append", default=[], metavar="WORD", help="only articles with a word")
+    digest_cmd.add_argument("--exclude", action="append", default=[], metavar="WORD", help="no articles with this word")
+    digest_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    digest_cmd.set_defaults(run=_digest)
+
+    sources_cmd = commands.add_parser(
+        "sources", parents=[store_options],
+        help="list the sources: kind, articles, last poll, failures and the last error",
+        description="Each source's state: articles stored, last and next poll, failures in a row, "
+        "the last error, and the files that could not be read.",
+    )
+    sources_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    sources_cmd.set_defaults(run=_sources)
     return parser
+
+
+def _open_store(args: argparse.Namespace, settings: Settings) -> Store:
+    return Store.open(args.database or settings.store_url)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = _open_store(args, settings)
+    bars: dict[str, tqdm] = {}
+
+    def progress(where: str, done: int, total: int) -> None:
+        if total < _PROGRESS_BAR_MIN:
+            return
+        bar = bars.get(where)
+        if bar is None:
+            bar = bars[where] = tqdm(total=total, desc=Path(where).name or where, unit="article",
+                                     file=sys.stderr, mininterval=1.0, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    try:
+        ingestor = Ingestor(store, poll_minutes=settings.poll_minutes, workers=args.workers, progress=progress)
+        report = ingestor.ingest(args.sources or list(settings.sources))
+    finally:
+        for bar in bars.values():
+            bar.close()
+        store.close()
+    for where, reason in report.errors:
+        _error(f"{where}: {reason}")
+    print(f"ingest: {report.line()}")
+    return 1 if report.failed else 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = _open_store(args, settings)
+    try:
+        page = search(store, " ".join(args.query), page=args.page, limit=args.limit, tz=settings.zone)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(page.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_search(page, settings.zone))
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        zone = ZoneInfo(args.tz) if args.tz else settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return _usage(f"digest: unknown time zone {args.tz!r} (use an IANA name such as Asia/Shanghai)")
+    day = args.date or datetime.now(timezone.utc).astimezone(zone).date()
+    wanted = DigestFilter(tuple(args.category), tuple(args.source), tuple(args.keyword), tuple(args.exclude))
+    store = _open_store(args, settings)
+    try:
+        digest = compose_daily(store, day, zone, digest_filter=wanted, max_items=args.max_items)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(digest.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_daily(digest))
+    return 0
+
+
+def _sources(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    store = _open_store(args, settings)
+    try:
+        states = list_sources(store)
+        broken = {s.id: broken_files(store, s.id) for s in states if s.failed_files}
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps([_source_dict(s, broken.get(s.id, [])) for s in states], ensure_ascii=False, indent=2))
+        return 0
+    if not states:
+        print("no sources yet: run `digestbot ingest [PATH|URL ...]`")
+        return 0
+    for s in states:
+        if s.failures:
+            state = f"failing ({s.failures} in a row), next try {_when(s.next_poll_at)}"
+        elif s.failed_files:
+            state = f"ok, {s.failed_files} file(s) unreadable"
+        else:
+            state = "ok"
+        print(f"[{s.id}] {s.kind:5} {s.location}" + (f" ({s.title})" if s.title else ""))
+        print(f"      {state}; {s.articles} articles; last poll {_when(s.polled_at)}; last success {_when(s.ok_at)}")
+        if s.last_error:
+            print(f"      last error: {s.last_error}")
+        for path, reason in broken.get(s.id, []):
+            print(f"      unreadable: {path}: {reason}")
+    return 0
+
+
+def _source_dict(s: object, broken: list[tuple[str, str]]) -> dict[str, object]:
+    data = dict(vars(s))
+    for key in ("polled_at", "ok_at", "next_poll_at"):
+        data[key] = data[key].isoformat() if data[key] else None
+    data["unreadable_files"] = [{"path": p, "reason": r} for p, r in broken]
+    return data
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "never"
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _summarize(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from .errors import ArticleError, DigestError
 from .parse import MAX_FILE_BYTES, article_from_bytes
 from .schema import articles, files
 from .search import index_article
-from .store import Store
+from .store import Store, insert
 from .summarize import DEFAULT_MAX_CHARS, Summary, summarize
 from .text import idf_table, search_terms, stopwords
 
@@ -136,7 +136,7 @@ class Ingestor:
             try:
                 kind = sources.kind_of(raw)
             except DigestError as exc:
-                log.error("source %s: %s", raw, exc)
+                log.warning("source %s: %s", raw, exc)
                 report.fail(raw, str(exc).removeprefix(f"{raw}: "))
                 continue
             location = sources.normalise_location(raw)
@@ -355,7 +355,8 @@ def save(
         return DUPLICATE, same_text, None
     near = _near_duplicate(conn, p.simhash)
     values = _row(p, source_id, now) | {"duplicate_of": near, "ingested_at": now}
-    inserted = conn.execute(_upsert_ignore(conn).values(**values).returning(articles.c.id)).scalar()
+    statement = insert(conn, articles).values(**values).on_conflict_do_nothing(index_elements=["uid"])
+    inserted = conn.execute(statement.returning(articles.c.id)).scalar()
     if inserted is None:  # another process stored it a moment ago
         return DUPLICATE, conn.execute(sa.select(articles.c.id).where(articles.c.uid == p.uid)).scalar_one(), None
     index_article(conn, inserted, p.title_terms, p.body_terms)
@@ -416,21 +417,9 @@ def _row(p: PreparedArticle, source_id: int | None, now: datetime) -> dict[str, 
     }
 
 
-def _upsert_ignore(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(articles).on_conflict_do_nothing(index_elements=["uid"])
-
-
 def _record_file(
     conn: Connection, source_id: int, name: str, result: _FileResult, article_id: int | None, now: datetime
 ) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     values = {
         "source_id": source_id,
         "path": name,
@@ -441,7 +430,7 @@ def _record_file(
         "error": result.error,
         "seen_at": now,
     }
-    statement = insert(files).values(**values)
+    statement = insert(conn, files).values(**values)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=["path"], set_={k: statement.excluded[k] for k in values if k != "path"}

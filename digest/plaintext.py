@@ -1,4 +1,5 @@
-"""The plain-text digest of one article: what the CLI and the console print."""
+"""Plain text: an article's digest, search results, the daily digest — what the CLI and
+the console print."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import tzinfo
 from typing import Any
 
 from .article import Article
+from .compose import DailyDigest
 from .dates import DEFAULT_TZ
+from .search import SearchPage
 from .summarize import Summary
 
 
@@ -56,3 +59,47 @@ def render_text(digest: ArticleDigest, tz: tzinfo = DEFAULT_TZ) -> str:
     elif a.path:
         lines.append("文件：" + a.path)
     return "\n".join(lines)
+
+
+def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
+    """A page of search results as text, hits marked 【like this】."""
+    if not page.hits:
+        return f"没有找到与“{page.query.text or _filters(page)}”相关的文章。"
+    lines = [f"找到 {page.total} 篇（第 {page.page}/{page.pages} 页）" + ("，查询过长已截断" if page.query.truncated else "")]
+    first = (page.page - 1) * page.limit
+    for number, hit in enumerate(page.hits, first + 1):
+        a = hit.article
+        when = a.published.astimezone(tz).strftime("%Y-%m-%d")
+        lines.append(f"{number}. {a.title}")
+        lines.append("   " + " · ".join(x for x in (a.source_name, a.category, when) if x))
+        lines.append("   " + hit.snippet.marked())
+        if a.url or a.path:
+            lines.append("   " + (a.url or a.path or ""))
+    return "\n".join(lines)
+
+
+def render_daily(digest: DailyDigest) -> str:
+    """A daily digest as text: sections by category, each story's summary and link."""
+    title = f"{digest.day.isoformat()} 每日摘要（{digest.timezone}）"
+    if digest.empty:
+        return f"{title}\n这一天没有新文章。"
+    lines = [title]
+    for section in digest.sections:
+        lines.append(f"\n【{section.category}】")
+        for item in section.items:
+            also = f"（另有 {item.also_reported} 篇相似报道）" if item.also_reported else ""
+            lines.append(f"• {item.title}{also}")
+            if item.source:
+                lines.append(f"  来源：{item.source}")
+            lines.extend(f"  {sentence}" for sentence in item.summary)
+            if item.url or item.path:
+                lines.append(f"  {item.url or item.path}")
+    if digest.left_out:
+        lines.append(f"\n另有 {digest.left_out} 篇未列出。")
+    return "\n".join(lines)
+
+
+def _filters(page: SearchPage) -> str:
+    q = page.query
+    parts = [f"source:{q.source}" if q.source else "", f"cat:{q.category}" if q.category else ""]
+    return " ".join(p for p in parts if p)

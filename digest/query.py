@@ -22,6 +22,7 @@ _FILTER_NAMES = {
     "cat": "category", "category": "category", "分类": "category",
     "since": "since", "自": "since",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RELATIVE = re.compile(r"^(\d{1,5})\s*(h|d|w|m|y|小时|天|日|周|月|年)$", re.I)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _UNIT_DAYS = {"d": 1, "天": 1, "日": 1, "w": 7, "周": 7, "m": 30, "月": 30, "y": 365, "年": 365}
@@ -61,7 +62,7 @@ class Query:
 def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
     """Split filters from words; raises `QueryError` for a filter it cannot read."""
     truncated = len(raw) > MAX_QUERY_CHARS
-    raw = raw[:MAX_QUERY_CHARS]
+    raw = _CONTROL.sub(" ", raw[:MAX_QUERY_CHARS])  # NUL and friends: PostgreSQL refuses them
     filters: dict[str, str] = {}
     words: list[str] = []
     for part in raw.split():

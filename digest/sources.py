@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import DigestError
 from .schema import articles, files, sources
-from .store import Store
+from .store import Store, insert
 
 MAX_BACKOFF = timedelta(days=1)
 
@@ -69,8 +69,8 @@ def register(conn: Connection, location: str, kind: str) -> int:
     found = conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar()
     if found is not None:
         return found
-    insert = _insert(conn).values(location=location, kind=kind, failures=0)
-    conn.execute(insert.on_conflict_do_nothing(index_elements=["location"]))
+    insert_ = insert(conn, sources).values(location=location, kind=kind, failures=0)
+    conn.execute(insert_.on_conflict_do_nothing(index_elements=["location"]))
     return conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar_one()
 
 
@@ -159,10 +159,3 @@ def broken_files(store: Store, source_id: int) -> list[tuple[str, str]]:
     with store.connect() as conn:
         return [(row.path, row.error) for row in conn.execute(query)]
 
-
-def _insert(conn: Connection) -> sa.Insert:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(sources)

@@ -131,6 +131,15 @@ class Store:
             return conn.execute(sa.select(sa.func.count()).select_from(schema.articles)).scalar_one()
 
 
+def insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT for `table`, which has ON CONFLICT DO NOTHING / DO UPDATE."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
+
+
 def create_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and real transactions."""
     try:

@@ -1,0 +1,117 @@
+"""The store: migrations, the schema on both databases, SQLite settings, configuration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from digest import migrations, schema
+from digest.errors import DigestError
+from digest.ingest import Ingestor
+from digest.settings import Settings
+from digest.store import Store
+
+from tests.conftest import write_post
+from tests.digest.texts import AI_BODY
+
+
+def test_a_new_database_is_migrated_to_the_latest_version(store: Store) -> None:
+    with store.connect() as conn:
+        assert migrations.current_version(conn) == migrations.LATEST
+        versions = conn.execute(sa.select(schema.schema_version.c.version)).scalars().all()
+    assert versions == [m.version for m in migrations.MIGRATIONS]
+
+
+def test_the_migrated_database_matches_the_schema_module(store: Store) -> None:
+    inspector = sa.inspect(store.engine)
+    for table in schema.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        assert have == set(table.columns.keys()), table.name
+
+
+def test_an_existing_database_upgrades_in_place_and_keeps_its_articles(store_url: str, tmp_path: Path) -> None:
+    old = Store.open(store_url, migrate=False)
+    migrations.migrate(old.engine, target=1)  # a database from before the chats tables
+    write_post(tmp_path / "posts", "a.md", AI_BODY, title="人工智能助手进驻政务大厅")
+    assert Ingestor(old, workers=1).ingest([str(tmp_path / "posts")]).new == 1
+    assert not sa.inspect(old.engine).has_table("chats")
+    old.close()
+
+    upgraded = Store.open(store_url)
+    try:
+        assert sa.inspect(upgraded.engine).has_table("chats")
+        assert [a.title for a in upgraded.latest()] == ["人工智能助手进驻政务大厅"]
+        assert migrations.migrate(upgraded.engine) == []  # nothing left to do
+    finally:
+        upgraded.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'x' / 'store.db'}")  # the folder is created
+    try:
+        with store.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        store.close()
+
+
+def test_times_come_back_aware_and_in_utc(store: Store) -> None:
+    moment = datetime(2021, 4, 20, 3, 1, 48, tzinfo=timezone(timedelta(hours=8)))
+    with store.begin() as conn:
+        conn.execute(schema.sources.insert().values(location="x", kind="file", failures=0, polled_at=moment))
+    with store.connect() as conn:
+        back = conn.execute(sa.select(schema.sources.c.polled_at)).scalar_one()
+    assert back == moment and back.tzinfo is not None and back.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(store: Store) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        with store.begin() as conn:
+            conn.execute(schema.sources.insert().values(location="y", kind="file", polled_at=datetime(2021, 1, 1)))
+
+
+def test_a_bad_database_url_is_a_clear_error() -> None:
+    with pytest.raises(DigestError, match="not a database URL"):
+        Store.open("no such thing")
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(DigestError) as caught:
+        Store.open("postgresql+psycopg://user:secret@127.0.0.1:1/none?connect_timeout=2")
+    assert "cannot open the store" in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_settings_defaults_and_environment(tmp_path: Path) -> None:
+    default = Settings.from_env({})
+    assert default.store_url == f"sqlite:///{Path('data') / 'digestbot.db'}"
+    assert default.sources == ("seeds/",) and default.poll_minutes == 10
+    custom = Settings.from_env(
+        {
+            "DIGESTBOT_DATA_DIR": str(tmp_path),
+            "DIGESTBOT_SOURCES": " seeds/ , http://127.0.0.1/feed.xml ,",
+            "DIGESTBOT_POLL_MINUTES": "5",
+            "DIGESTBOT_TIMEZONE": "Europe/Berlin",
+        }
+    )
+    assert custom.store_url == f"sqlite:///{tmp_path / 'digestbot.db'}"
+    assert custom.sources == ("seeds/", "http://127.0.0.1/feed.xml")
+    assert custom.poll_minutes == 5 and custom.zone.key == "Europe/Berlin"
+    url = "postgresql+psycopg://postgres@127.0.0.1/x"
+    assert Settings.from_env({"DIGESTBOT_DATABASE_URL": url}).store_url == url
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DIGESTBOT_POLL_MINUTES", "often", "not a whole number"),
+        ("DIGESTBOT_POLL_MINUTES", "0", "at least 1"),
+        ("DIGESTBOT_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+    ],
+)
+def test_bad_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(DigestError, match=f"{name}.*{message}"):
+        Settings.from_env({name: value})
