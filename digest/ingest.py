@@ -39,6 +39,8 @@ POST_SUFFIXES = (".md", ".markdown")
 _PARALLEL_MIN = 64  # fewer changed articles than this are not worth starting workers
 _CHUNK = 256  # articles handed to the workers at a time (bounds memory on huge folders)
 
+_BANDS = (articles.c.band0, articles.c.band1, articles.c.band2, articles.c.band3)
+
 Progress = Callable[[str, int, int], None]  # (source, done, total)
 
 
@@ -359,7 +361,8 @@ def save(
     inserted = conn.execute(statement.returning(articles.c.id)).scalar()
     if inserted is None:  # another process stored it a moment ago
         return DUPLICATE, conn.execute(sa.select(articles.c.id).where(articles.c.uid == p.uid)).scalar_one(), None
-    index_article(conn, inserted, p.title_terms, p.body_terms)
+    if near is None:  # a near-duplicate is found through its first telling
+        index_article(conn, inserted, p.title_terms, p.body_terms)
     return NEW, inserted, near
 
 
@@ -368,23 +371,22 @@ def _near_duplicate(conn: Connection, value: int | None) -> int | None:
     if value is None:
         return None
     b = fingerprint.bands(value)
-    candidates = conn.execute(
-        sa.select(articles.c.id, articles.c.simhash)
-        .where(
-            sa.or_(articles.c.band0 == b[0], articles.c.band1 == b[1], articles.c.band2 == b[2], articles.c.band3 == b[3]),
-            articles.c.duplicate_of.is_(None),
-        )
-        .order_by(articles.c.id)
-    )
+    # One indexed lookup per band, UNIONed: with OR, SQLite's planner would rather walk
+    # another index and read every row.
+    columns = (articles.c.id, articles.c.simhash, articles.c.duplicate_of)
+    lookups = [sa.select(*columns).where(band == b[i]) for i, band in enumerate(_BANDS)]
+    candidates = sorted(conn.execute(sa.union(*lookups)), key=lambda row: row.id)
     for row in candidates:
-        if fingerprint.distance(fingerprint.to_unsigned(row.simhash), value) <= fingerprint.NEAR_BITS:
+        if row.duplicate_of is None and fingerprint.distance(fingerprint.to_unsigned(row.simhash), value) <= fingerprint.NEAR_BITS:
             return row.id
     return None
 
 
 def _update(conn: Connection, article_id: int, p: PreparedArticle, source_id: int | None, now: datetime) -> None:
     conn.execute(articles.update().where(articles.c.id == article_id).values(**_row(p, source_id, now)))
-    index_article(conn, article_id, p.title_terms, p.body_terms)
+    linked = conn.execute(sa.select(articles.c.duplicate_of).where(articles.c.id == article_id)).scalar()
+    if linked is None:
+        index_article(conn, article_id, p.title_terms, p.body_terms)
 
 
 def _row(p: PreparedArticle, source_id: int | None, now: datetime) -> dict[str, Any]:

@@ -78,20 +78,24 @@ def _is_abbreviation(text: str, dot: int) -> bool:
 def tokenize(text: str) -> list[str]:
     """jieba words of `text`, lower-cased, without punctuation, whitespace or stop words."""
     stop = stopwords()
-    return [
-        token
-        for token in (t.strip().lower() for t in jieba.lcut(text))
-        if token and token not in stop and not _TOKEN_SKIP.match(token)
-    ]
+    return [token for token in _words(text) if token not in stop]
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    # jieba's words, lower-cased, punctuation and spaces left out. Cached: at ingest the
+    # summariser and the search index cut the same sentences, and jieba is most of the cost.
+    return tuple(
+        token for token in (t.strip().lower() for t in jieba.cut(text)) if token and not _TOKEN_SKIP.match(token)
+    )
 
 
 def search_terms(text: str) -> list[str]:
     """The words `text` is indexed under: jieba's words, lower-cased, each preceded by
     the shorter words inside it (`subwords`), punctuation and spaces left out."""
     out: list[str] = []
-    for raw in jieba.cut(text):
-        word = raw.strip().lower()
-        if word and not _TOKEN_SKIP.match(word):
+    for sentence in split_sentences(text):  # the summariser's units: cut once for both
+        for word in _words(sentence.strip()):
             out.extend(subwords(word))
             out.append(word)
     return out
@@ -99,7 +103,7 @@ def search_terms(text: str) -> list[str]:
 
 def query_words(text: str) -> list[str]:
     """jieba's words of a search query, lower-cased, punctuation and spaces left out."""
-    return [w for w in (raw.strip().lower() for raw in jieba.cut(text)) if w and not _TOKEN_SKIP.match(w)]
+    return list(_words(text))
 
 
 def subwords(word: str) -> list[str]:
