@@ -123,13 +123,16 @@ def search_worker(url: str, query_file: str, like_count: int) -> None:
     store = Store.open(url)
     now = datetime(1999, 1, 1, tzinfo=timezone.utc)
     search(store, texts[0], now=now)  # connect, load jieba: not part of a query's latency
-    timings, hits = [], []
+    timings, hits, slowest = [], [], []
     for _ in range(2):
         for text in texts:
             started = time.perf_counter()
             page = search(store, text, now=now)
             timings.append((time.perf_counter() - started) * 1000)
             hits.append(page.total)
+            slowest.append((timings[-1], text, page.matched))
+    for ms, text, matched in sorted(slowest, reverse=True)[:5]:
+        print(f"  slow: {ms:.1f} ms {text!r} ({matched} articles with the words)", file=sys.stderr)
     like = []
     single = [t for t in texts if " " not in t][:like_count]
     with store.connect() as conn:
@@ -203,7 +206,7 @@ def run_database(name: str, url: str, folder: Path, sizes: list[int], base, quer
         print(f"[{name}]   {report.line()} in {elapsed:.1f} s; searching…", file=sys.stderr, flush=True)
         result = subprocess.run(
             [sys.executable, "-m", "bench.store", "--search-worker", url, str(query_file), str(args.like)],
-            capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE, text=True, check=True, cwd=Path(__file__).parent.parent,
         )
         measured = json.loads(result.stdout)
         rows.append({

@@ -10,7 +10,7 @@ from typing import Any
 from .article import Article
 from .compose import DailyDigest
 from .dates import DEFAULT_TZ
-from .search import SearchPage
+from .search import CANDIDATES, SearchPage
 from .summarize import Summary
 
 
@@ -65,7 +65,10 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
     """A page of search results as text, hits marked 【like this】."""
     if not page.hits:
         return f"没有找到与“{page.query.text or _filters(page)}”相关的文章。"
-    lines = [f"找到 {page.total} 篇（第 {page.page}/{page.pages} 页）" + ("，查询过长已截断" if page.query.truncated else "")]
+    found = f"找到 {page.total} 篇"
+    if page.capped:
+        found = f"{page.matched} 篇含这些词，在最新的 {CANDIDATES} 篇中找到 {page.total} 篇"
+    lines = [f"{found}（第 {page.page}/{page.pages} 页）" + ("，查询过长已截断" if page.query.truncated else "")]
     first = (page.page - 1) * page.limit
     for number, hit in enumerate(page.hits, first + 1):
         a = hit.article

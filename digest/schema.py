@@ -79,24 +79,15 @@ files = sa.Table(
 articles = sa.Table(
     "articles",
     metadata,
+    # Small columns first, the long texts last: SQLite reads a row's columns in order, so
+    # a filter on `published` or `duplicate_of` then never walks a body's overflow pages.
     sa.Column("id", sa.Integer, primary_key=True),
-    # canonical URL, else "sha1:" + hash of the normalised title and body
-    sa.Column("uid", sa.String(2000), nullable=False, unique=True),
-    sa.Column("url", sa.String(2000)),
-    sa.Column("path", sa.String(2000)),
+    sa.Column("published", UTCDateTime, nullable=False, index=True),
+    sa.Column("duplicate_of", sa.ForeignKey("articles.id", ondelete="SET NULL"), index=True),
+    sa.Column("date_from_file", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="SET NULL"), index=True),
     sa.Column("source_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("category", sa.String(200), nullable=False, server_default=""),
-    sa.Column("categories", sa.JSON, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),  # clean text, one block per line
-    sa.Column("headings", sa.JSON, nullable=False),
-    sa.Column("summary", sa.JSON, nullable=False),  # the summary's sentences
-    sa.Column("summary_headings", sa.JSON, nullable=False),
-    sa.Column("keywords", sa.JSON, nullable=False),
-    sa.Column("image", sa.String(2000)),
-    sa.Column("published", UTCDateTime, nullable=False, index=True),
-    sa.Column("date_from_file", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("content_hash", sa.String(40), nullable=False, index=True),
     # SimHash of the body's words, and its four 16-bit bands: two texts within 3 bits
     # share at least one band, so near-duplicate candidates are four index lookups.
@@ -105,9 +96,20 @@ articles = sa.Table(
     sa.Column("band1", sa.Integer, nullable=False, index=True),
     sa.Column("band2", sa.Integer, nullable=False, index=True),
     sa.Column("band3", sa.Integer, nullable=False, index=True),
-    sa.Column("duplicate_of", sa.ForeignKey("articles.id", ondelete="SET NULL"), index=True),
     sa.Column("ingested_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # canonical URL, else "sha1:" + hash of the normalised title and body
+    sa.Column("uid", sa.String(2000), nullable=False, unique=True),
+    sa.Column("url", sa.String(2000)),
+    sa.Column("path", sa.String(2000)),
+    sa.Column("image", sa.String(2000)),
+    sa.Column("categories", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("headings", sa.JSON, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),  # the summary's sentences
+    sa.Column("summary_headings", sa.JSON, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # clean text, one block per line
 )
 
 chats = sa.Table(

@@ -29,6 +29,7 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 SNIPPET_CHARS = 80
 RECENT_WINDOW = 2000  # a one-character search reads this many of the newest articles
+CANDIDATES = 5000  # a search ranks at most this many of the newest articles with its words
 _TITLE_WEIGHT = 5.0  # FTS5 bm25 column weight of the title (the body's is 1)
 _MAX_INDEXED_CHARS = 200_000  # PostgreSQL caps a tsvector at 1 MB; no article needs more
 
@@ -71,11 +72,17 @@ class SearchPage:
     total: int
     page: int
     limit: int
+    matched: int = 0  # articles with the words, filters aside (may exceed CANDIDATES)
 
     @property
     def pages(self) -> int:
         """How many pages the results fill."""
         return max(1, -(-self.total // self.limit))
+
+    @property
+    def capped(self) -> bool:
+        """True when more articles had the words than a search ranks (the newest won)."""
+        return self.matched > CANDIDATES
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the page."""
@@ -88,6 +95,8 @@ class SearchPage:
             },
             "truncated": self.query.truncated,
             "total": self.total,
+            "matched": self.matched,
+            "capped": self.capped,
             "page": self.page,
             "pages": self.pages,
             "hits": [
@@ -125,59 +134,67 @@ def search(
     limit = max(1, min(limit, MAX_LIMIT))
     offset = (page - 1) * limit
     with store.connect() as conn:
-        if query.groups and not (query.chars or query.source or query.category or query.since):
-            rows, total = _index_only(conn, query, offset, limit)
-        elif not query.groups and query.chars:
-            rows, total = _recent_text(conn, query, offset, limit)
+        if query.groups:
+            rows, total, matched = _by_words(conn, query, offset, limit)
         else:
-            rows, total = _joined(conn, query, offset, limit)
+            rows, total = _by_text(conn, query, offset, limit)
+            matched = total
         found = _load(conn, [row.id for row in rows])
     hits = [
         Hit(found[row.id], snippet(found[row.id], query.terms + query.chars), float(row.score or 0))
         for row in rows
         if row.id in found
     ]
-    return SearchPage(query=query, hits=hits, total=total, page=page, limit=limit)
+    return SearchPage(query=query, hits=hits, total=total, page=page, limit=limit, matched=matched)
 
 
-def _index_only(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
-    # Words and no filter: the full-text index alone ranks and counts, no row of
-    # `articles` is read (near-duplicates are not in the index). This is the common
-    # case, and the one whose cost grows with the number of hits.
+def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int, int]:
+    # Ranking reads every candidate's postings, so its cost grows with the hits: a
+    # common word in 40% of 100k articles would cost 50 ms and more. The candidates are
+    # therefore the CANDIDATES most recently ingested articles with the words (the index
+    # walks its postings newest first and stops there), ranked by relevance; the number
+    # of articles with the words is still counted exactly, from the index alone.
     if conn.dialect.name == "sqlite":
         match = sa.literal_column("article_fts").op("MATCH")(fts5_query(query.groups))
         score = sa.func.bm25(sa.literal_column("article_fts"), _TITLE_WEIGHT, 1.0)
-        base = sa.select(_fts.c.rowid.label("id")).select_from(_fts).where(match)
-        ranked = base.add_columns(score.label("score")).order_by(score, _fts.c.rowid.desc())
+        ident = _fts.c.rowid
+        base = sa.select(ident.label("id")).select_from(_fts).where(match)
     else:
         tsquery = _tsquery(query.groups)
-        score = sa.func.ts_rank(_terms.c.terms, tsquery)
-        base = sa.select(_terms.c.article_id.label("id")).where(_terms.c.terms.op("@@")(tsquery))
-        ranked = base.add_columns(score.label("score")).order_by(score.desc(), _terms.c.article_id.desc())
-    total = conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
-    return conn.execute(ranked.limit(limit).offset(offset)).all(), total
+        score = -sa.func.ts_rank(_terms.c.terms, tsquery)  # negated: lower is better, as bm25
+        ident = _terms.c.article_id
+        base = sa.select(ident.label("id")).where(_terms.c.terms.op("@@")(tsquery))
+    matched = conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+    candidates = base.add_columns(score.label("score")).order_by(ident.desc()).limit(CANDIDATES).subquery()
+    ranked = sa.select(candidates.c.id, candidates.c.score)
+    conditions = _filters(query)
+    if conditions:  # near-duplicates are not indexed: only filters need the rows
+        ranked = ranked.join(articles, articles.c.id == candidates.c.id).where(*conditions)
+        total = conn.execute(sa.select(sa.func.count()).select_from(ranked.subquery())).scalar_one()
+    else:
+        total = min(matched, CANDIDATES)
+    ranked = ranked.order_by(candidates.c.score, candidates.c.id.desc())
+    return conn.execute(ranked.limit(limit).offset(offset)).all(), total, matched
 
 
-def _recent_text(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
-    # Only one-character words: one pass over the newest articles' text, newest first.
-    matches, score = _matches(conn.dialect.name, query)
-    ordered = matches.add_columns(score.label("score")).order_by(articles.c.published.desc(), articles.c.id.desc())
-    rows = conn.execute(ordered).all()
-    return rows[offset : offset + limit], len(rows)
-
-
-def _joined(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
-    matches, score = _matches(conn.dialect.name, query)
+def _by_text(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
+    # No word for the index: filters alone, or one-character words matched in the text
+    # of the RECENT_WINDOW newest articles; newest first.
+    conditions = _filters(query) + [articles.c.duplicate_of.is_(None)]
+    if query.chars:
+        recent = sa.select(articles.c.id).order_by(articles.c.published.desc()).limit(RECENT_WINDOW)
+        conditions.append(articles.c.id.in_(recent.scalar_subquery()))
+    matches = sa.select(articles.c.id, sa.literal(0.0).label("score")).where(*conditions)
+    ordered = matches.order_by(articles.c.published.desc(), articles.c.id.desc())
+    if query.chars:  # at most RECENT_WINDOW rows: one pass over the text, not two
+        rows = conn.execute(ordered).all()
+        return rows[offset : offset + limit], len(rows)
     total = conn.execute(sa.select(sa.func.count()).select_from(matches.subquery())).scalar_one()
-    ranked = matches.add_columns(score.label("score")).order_by(
-        *_order(conn.dialect.name, query, score), articles.c.published.desc(), articles.c.id.desc()
-    )
-    return conn.execute(ranked.limit(limit).offset(offset)).all(), total
+    return conn.execute(ordered.limit(limit).offset(offset)).all(), total
 
 
-def _matches(dialect: str, query: Query) -> tuple[sa.Select[Any], Any]:
-    # the ids of every matching article, and the score to rank them by
-    conditions: list[Any] = [articles.c.duplicate_of.is_(None)]
+def _filters(query: Query) -> list[Any]:
+    conditions: list[Any] = []
     if query.source:
         conditions.append(sa.func.lower(articles.c.source_name).contains(query.source.lower(), autoescape=True))
     if query.category:
@@ -188,27 +205,7 @@ def _matches(dialect: str, query: Query) -> tuple[sa.Select[Any], Any]:
         conditions.append(
             sa.or_(articles.c.title.contains(char, autoescape=True), articles.c.body.contains(char, autoescape=True))
         )
-    if not query.groups:
-        if query.chars:  # text matching reads rows: only the newest ones
-            recent = sa.select(articles.c.id).order_by(articles.c.published.desc()).limit(RECENT_WINDOW)
-            conditions.append(articles.c.id.in_(recent.scalar_subquery()))
-        return sa.select(articles.c.id).where(*conditions), sa.literal(0.0)
-    if dialect == "sqlite":
-        match = sa.literal_column("article_fts").op("MATCH")(fts5_query(query.groups))
-        score = sa.func.bm25(sa.literal_column("article_fts"), _TITLE_WEIGHT, 1.0)
-        joined = _fts.join(articles, articles.c.id == _fts.c.rowid)
-    else:
-        tsquery = _tsquery(query.groups)
-        match = _terms.c.terms.op("@@")(tsquery)
-        score = sa.func.ts_rank(_terms.c.terms, tsquery)  # weights: title (A) 1.0, body (B) 0.4
-        joined = _terms.join(articles, articles.c.id == _terms.c.article_id)
-    return sa.select(articles.c.id).select_from(joined).where(match, *conditions), score
-
-
-def _order(dialect: str, query: Query, score: Any) -> list[Any]:
-    if not query.groups:
-        return []
-    return [score.asc()] if dialect == "sqlite" else [score.desc()]  # bm25: lower is better
+    return conditions
 
 
 Groups = Sequence[Sequence[Sequence[str]]]

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from digest.dates import DEFAULT_TZ
 from digest.ingest import Ingestor
 from digest.query import QueryError, parse_query
+from digest import search as search_module
+from digest.plaintext import render_search
 from digest.search import fts5_query, search
 from digest.store import Store
 from tests.conftest import write_post
@@ -105,6 +107,23 @@ def test_paging(store: Store, tmp_path: Path) -> None:
     assert [len(p.hits) for p in pages] == [10, 10, 3, 0]
     ids = [h.article.id for p in pages for h in p.hits]
     assert len(ids) == len(set(ids)) == 23
+
+
+def test_a_very_common_word_is_ranked_among_its_newest_articles(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(12):
+        write_post(tmp_path, f"{i:02}.md", f"<p>第{i}期港口航运简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
+                   title=f"港口简报第{i}期", date=f"2021-05-{i + 1:02} 08:00:00")
+    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    monkeypatch.setattr(search_module, "CANDIDATES", 5)
+    page = search(store, "港口", limit=10, now=NOW)
+    assert (page.matched, page.total, page.capped, page.pages) == (12, 5, True, 1)
+    newest = sorted(a.id for a in store.latest(12))[-5:]
+    assert sorted(h.article.id for h in page.hits) == newest
+    filtered = search(store, "港口 since:2021-05-10", limit=10, now=NOW)  # filters apply within them
+    assert filtered.total == 3 and filtered.matched == 12
+    assert "12 篇含这些词" in render_search(page)
 
 
 @pytest.mark.parametrize(
