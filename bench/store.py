@@ -227,11 +227,11 @@ def summarise_only(base, count: int) -> float:
     from digest.ingest import prepare
     from digest.parse import parse_article
 
-    from digest.text import _words
+    from digest.text import clear_word_cache
 
     texts = [post(n, base) for n in range(count)]
     prepare(parse_article(post(count, base), path="warm.md"))  # jieba and the IDF table loaded
-    _words.cache_clear()
+    clear_word_cache()
     started = time.perf_counter()
     for text in texts:
         prepare(parse_article(text, path="x.md"))

@@ -237,7 +237,7 @@ class Ingestor:
                     report.near_duplicate += near is not None
                 _record_file(conn, source_id, name, result, article_id, now)
         except sa.exc.SQLAlchemyError as exc:
-            report.fail(name, f"database error: {exc.__class__.__name__}: {exc}")
+            report.fail(name, f"database error: {_first_line(exc)}")
             log.exception("file %s: not stored", name)
 
     # -- feeds -------------------------------------------------------------------------
@@ -274,7 +274,7 @@ class Ingestor:
                     report.count(outcome)
                     report.near_duplicate += near is not None
                 except sa.exc.SQLAlchemyError as exc:
-                    report.fail(where, f"database error: {exc.__class__.__name__}")
+                    report.fail(where, f"database error: {_first_line(exc)}")
                     log.exception("feed item %s: not stored", where)
             done += 1
             self._tick(url, done, len(fresh))
@@ -438,6 +438,11 @@ def _record_file(
             index_elements=["path"], set_={k: statement.excluded[k] for k in values if k != "path"}
         )
     )
+
+
+def _first_line(exc: Exception) -> str:
+    # SQLAlchemy's message goes on with the statement and its parameters (a whole body)
+    return f"{exc.__class__.__name__}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0][:300]}"
 
 
 def _post_files(root: Path) -> list[Path]:

@@ -51,16 +51,16 @@ def decode_text(data: bytes, name: str = "<bytes>") -> str:
     if b"\x00" in data[:8192]:
         raise ArticleError(name, "binary file, not a text article")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ArticleError(name, "text is neither UTF-8 nor GBK/GB18030") from exc
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise ArticleError(name, "text is neither UTF-8 nor GBK/GB18030") from exc
     if _control_ratio(text) > 0.01:
         raise ArticleError(name, "binary file, not a text article")
-    return text
+    # A stray escape or backspace code is invisible junk in a digest: dropped.
+    return _CONTROL.sub("", text)
 
 
 def parse_article(
@@ -149,6 +149,9 @@ def _first(meta: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _control_ratio(text: str) -> float:

@@ -157,15 +157,22 @@ def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[
     if conn.dialect.name == "sqlite":
         match = sa.literal_column("article_fts").op("MATCH")(fts5_query(query.groups))
         score = sa.func.bm25(sa.literal_column("article_fts"), _TITLE_WEIGHT, 1.0)
-        ident = _fts.c.rowid
-        base = sa.select(ident.label("id")).select_from(_fts).where(match)
+        base = sa.select(_fts.c.rowid.label("id")).select_from(_fts).where(match)
+        # FTS5 yields rowids newest first without sorting, and scores only those it yields
+        candidates = base.add_columns(score.label("score")).order_by(_fts.c.rowid.desc()).limit(CANDIDATES).subquery()
     else:
         tsquery = _tsquery(query.groups)
-        score = -sa.func.ts_rank(_terms.c.terms, tsquery)  # negated: lower is better, as bm25
-        ident = _terms.c.article_id
-        base = sa.select(ident.label("id")).where(_terms.c.terms.op("@@")(tsquery))
+        base = sa.select(_terms.c.article_id.label("id")).where(_terms.c.terms.op("@@")(tsquery))
+        # `+ 0`: ordered by the primary key, PostgreSQL would walk it and test every row
+        # against the query (seconds for a rare word); this way the GIN index finds them.
+        newest = base.order_by((_terms.c.article_id + 0).desc()).limit(CANDIDATES).subquery()
+        scored = _terms.alias("scored")
+        candidates = (
+            sa.select(newest.c.id, (-sa.func.ts_rank(scored.c.terms, tsquery)).label("score"))  # lower is better
+            .join(scored, scored.c.article_id == newest.c.id)
+            .subquery()
+        )
     matched = conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
-    candidates = base.add_columns(score.label("score")).order_by(ident.desc()).limit(CANDIDATES).subquery()
     ranked = sa.select(candidates.c.id, candidates.c.score)
     conditions = _filters(query)
     if conditions:  # near-duplicates are not indexed: only filters need the rows
@@ -180,30 +187,30 @@ def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[
 def _by_text(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
     # No word for the index: filters alone, or one-character words matched in the text
     # of the RECENT_WINDOW newest articles; newest first.
-    conditions = _filters(query) + [articles.c.duplicate_of.is_(None)]
-    if query.chars:
-        recent = sa.select(articles.c.id).order_by(articles.c.published.desc()).limit(RECENT_WINDOW)
-        conditions.append(articles.c.id.in_(recent.scalar_subquery()))
-    matches = sa.select(articles.c.id, sa.literal(0.0).label("score")).where(*conditions)
-    ordered = matches.order_by(articles.c.published.desc(), articles.c.id.desc())
+    rows: Any = articles
+    if query.chars:  # a subquery with a LIMIT: the text of only those rows is read
+        rows = sa.select(articles).order_by(articles.c.published.desc()).limit(RECENT_WINDOW).subquery()
+    conditions = _filters(query, rows.c) + [rows.c.duplicate_of.is_(None)]
+    matches = sa.select(rows.c.id, sa.literal(0.0).label("score")).where(*conditions)
+    ordered = matches.order_by(rows.c.published.desc(), rows.c.id.desc())
     if query.chars:  # at most RECENT_WINDOW rows: one pass over the text, not two
-        rows = conn.execute(ordered).all()
-        return rows[offset : offset + limit], len(rows)
+        found = conn.execute(ordered).all()
+        return found[offset : offset + limit], len(found)
     total = conn.execute(sa.select(sa.func.count()).select_from(matches.subquery())).scalar_one()
     return conn.execute(ordered.limit(limit).offset(offset)).all(), total
 
 
-def _filters(query: Query) -> list[Any]:
+def _filters(query: Query, columns: Any = articles.c) -> list[Any]:
     conditions: list[Any] = []
     if query.source:
-        conditions.append(sa.func.lower(articles.c.source_name).contains(query.source.lower(), autoescape=True))
+        conditions.append(sa.func.lower(columns.source_name).contains(query.source.lower(), autoescape=True))
     if query.category:
-        conditions.append(sa.func.lower(articles.c.category).contains(query.category.lower(), autoescape=True))
+        conditions.append(sa.func.lower(columns.category).contains(query.category.lower(), autoescape=True))
     if query.since:
-        conditions.append(articles.c.published >= query.since)
+        conditions.append(columns.published >= query.since)
     for char in query.chars:
         conditions.append(
-            sa.or_(articles.c.title.contains(char, autoescape=True), articles.c.body.contains(char, autoescape=True))
+            sa.or_(columns.title.contains(char, autoescape=True), columns.body.contains(char, autoescape=True))
         )
     return conditions
 

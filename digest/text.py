@@ -81,6 +81,11 @@ def tokenize(text: str) -> list[str]:
     return [token for token in _words(text) if token not in stop]
 
 
+def clear_word_cache() -> None:
+    """Forget the cached jieba cuts (benchmarks time text jieba has not seen)."""
+    _words.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
     # jieba's words, lower-cased, punctuation and spaces left out. Cached: at ingest the

@@ -179,3 +179,11 @@ def test_simhash_separates_near_duplicates_from_other_stories() -> None:
     assert fingerprint.distance(a, b) <= fingerprint.NEAR_BITS < fingerprint.distance(a, c)
     assert any(x == y for x, y in zip(fingerprint.bands(a), fingerprint.bands(b)))
     assert fingerprint.to_unsigned(fingerprint.to_signed(a)) == a
+
+
+def test_a_stray_control_character_loses_nothing(store: Store, tmp_path: Path) -> None:
+    write_post(tmp_path, "nul.md", AI_BODY.replace("市民排队", "市民\x1b排队\x08"), title="人工智能助手进驻政务大厅")
+    report = _ingest(store, tmp_path)
+    assert (report.new, report.failed) == (1, 0)
+    (article,) = store.latest()
+    assert "市民排队时间明显缩短" in article.body
