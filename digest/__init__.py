@@ -1,4 +1,5 @@
-"""digestbot's core library: articles, Chinese text, summaries. No chat platform here."""
+"""digestbot's core library: articles, Chinese text, summaries, the store, search and the
+daily digest. No chat platform here."""
 
 from .article import Article, Block
 from .errors import ArticleError, DigestError
