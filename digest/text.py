@@ -90,9 +90,13 @@ def clear_word_cache() -> None:
 def _words(text: str) -> tuple[str, ...]:
     # jieba's words, lower-cased, punctuation and spaces left out. Cached: at ingest the
     # summariser and the search index cut the same sentences, and jieba is most of the cost.
-    return tuple(
-        token for token in (t.strip().lower() for t in jieba.cut(text)) if token and not _TOKEN_SKIP.match(token)
-    )
+    return tuple(token for token in (t.strip().lower() for t in jieba.cut(text)) if _is_word(token))
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_word(token: str) -> bool:
+    # a dictionary lookup instead of a regular expression per token: most repeat
+    return bool(token) and not _TOKEN_SKIP.match(token)
 
 
 def search_terms(text: str) -> list[str]:
