@@ -1,7 +1,7 @@
-"""`python -m bot`: the bot's entry point. Until the runtime lands it shows the command help."""
+"""`python -m bot`: run the bot (the same as `digestbot run`)."""
 
 import sys
 
-from digest.cli import main
+from .cli import main
 
-sys.exit(main(sys.argv[1:] or ["--help"]))
+sys.exit(main(sys.argv[1:] or ["run"]))

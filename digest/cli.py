@@ -35,16 +35,17 @@ _PROGRESS_BAR_MIN = 50  # smaller batches finish before a bar would tell anythin
 _POST_SUFFIXES = (".md", ".markdown")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 some input failed, 2 usage)."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 some input failed, 2 usage).
+    `parser` lets the bot package add its `run` command without this module importing it."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
     load_dotenv()  # a deployment's .env; the environment itself wins
     logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
+        level=logging.INFO if getattr(args, "verbose", False) else _quiet_level(args),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -141,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     sources_cmd.add_argument("--format", choices=("text", "json"), default="text")
     sources_cmd.set_defaults(run=_sources)
     return parser
+
+
+def _quiet_level(args: argparse.Namespace) -> int:
+    # a long-running bot logs its warnings (a dead feed, a 429); one-shot commands print
+    # their own errors and stay quiet
+    return logging.WARNING if getattr(args, "run", None) is not None and args.run.__name__ == "_run" else logging.ERROR
 
 
 def _open_store(args: argparse.Namespace, settings: Settings) -> Store:

@@ -149,9 +149,3 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, sub in commands.choices.items():
         assert sub.format_help()
         assert f"digestbot {name}" in readme, name
-
-
-def test_python_m_bot_shows_help() -> None:
-    result = subprocess.run([sys.executable, "-m", "bot"], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.returncode == 0
-    assert "summarize" in result.stdout

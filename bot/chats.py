@@ -1,0 +1,132 @@
+"""Chats and their subscriptions, as the store keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from digest.compose import DigestFilter
+from digest.schema import chats, subscriptions
+from digest.store import Store, insert
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A chat the bot talks to: a private chat, a group, a channel or the console."""
+
+    id: int
+    platform: str
+    chat_ref: str  # the platform's id of the chat
+    kind: str = "private"
+    title: str | None = None
+    language: str = "zh"
+    timezone: str | None = None  # None: the deployment's default
+    digest_time: str | None = None  # None: the deployment's default
+    active: bool = True
+
+    @classmethod
+    def from_row(cls, row: Any) -> Chat:
+        """Build from a row of the `chats` table."""
+        m = row._mapping
+        return cls(
+            id=m["id"], platform=m["platform"], chat_ref=m["chat_ref"], kind=m["kind"] or "private",
+            title=m["title"], language=m["language"], timezone=m["timezone"], digest_time=m["digest_time"],
+            active=bool(m["active"]),
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A chat's daily digest: whether it is on, and what it filters."""
+
+    chat_id: int
+    filter: DigestFilter = DigestFilter()
+    active: bool = True
+
+
+def ensure_chat(store: Store, platform: str, chat_ref: str, *, kind: str = "private", title: str | None = None) -> Chat:
+    """The chat, created on first contact; its title and kind kept current."""
+    now = datetime.now(timezone.utc)
+    with store.begin() as conn:
+        statement = insert(conn, chats).values(
+            platform=platform, chat_ref=chat_ref, kind=kind, title=title, language="zh", active=True, created_at=now
+        )
+        conn.execute(statement.on_conflict_do_nothing(index_elements=["platform", "chat_ref"]))
+        if title is not None:
+            conn.execute(
+                chats.update()
+                .where(chats.c.platform == platform, chats.c.chat_ref == chat_ref)
+                .values(title=title, kind=kind)
+            )
+        row = conn.execute(sa.select(chats).where(chats.c.platform == platform, chats.c.chat_ref == chat_ref)).one()
+    return Chat.from_row(row)
+
+
+def get_chat(store: Store, chat_id: int) -> Chat | None:
+    """A chat by id."""
+    with store.connect() as conn:
+        row = conn.execute(sa.select(chats).where(chats.c.id == chat_id)).first()
+    return Chat.from_row(row) if row else None
+
+
+def update_chat(store: Store, chat: Chat, **changes: Any) -> Chat:
+    """Change a chat's settings (language, timezone, digest_time, active, chat_ref)."""
+    with store.begin() as conn:
+        conn.execute(chats.update().where(chats.c.id == chat.id).values(**changes))
+    return replace(chat, **changes)
+
+
+def subscribe(store: Store, chat: Chat, wanted: DigestFilter) -> Subscription:
+    """Turn the chat's daily digest on, with `wanted` as its filter."""
+    values = {
+        "categories": list(wanted.categories),
+        "sources": list(wanted.sources),
+        "keywords": list(wanted.keywords),
+        "excluded": list(wanted.excluded),
+        "active": True,
+    }
+    with store.begin() as conn:
+        statement = insert(conn, subscriptions).values(chat_id=chat.id, created_at=datetime.now(timezone.utc), **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=["chat_id"], set_=values))
+    return Subscription(chat.id, wanted, True)
+
+
+def unsubscribe(store: Store, chat: Chat) -> bool:
+    """Turn the chat's daily digest off; False when it was not on."""
+    with store.begin() as conn:
+        result = conn.execute(
+            subscriptions.update()
+            .where(subscriptions.c.chat_id == chat.id, subscriptions.c.active.is_(True))
+            .values(active=False)
+        )
+    return result.rowcount > 0
+
+
+def subscription(store: Store, chat: Chat) -> Subscription | None:
+    """The chat's subscription, on or off; None when it never subscribed."""
+    with store.connect() as conn:
+        row = conn.execute(sa.select(subscriptions).where(subscriptions.c.chat_id == chat.id)).first()
+    return _subscription(row) if row else None
+
+
+def subscribed_chats(store: Store) -> list[tuple[Chat, Subscription]]:
+    """Every active chat with an active subscription."""
+    query = (
+        sa.select(chats, subscriptions.c.categories, subscriptions.c.sources, subscriptions.c.keywords,
+                  subscriptions.c.excluded, subscriptions.c.active.label("sub_active"), subscriptions.c.chat_id)
+        .join(subscriptions, subscriptions.c.chat_id == chats.c.id)
+        .where(chats.c.active.is_(True), subscriptions.c.active.is_(True))
+        .order_by(chats.c.id)
+    )
+    with store.connect() as conn:
+        return [(Chat.from_row(row), _subscription(row)) for row in conn.execute(query)]
+
+
+def _subscription(row: Any) -> Subscription:
+    m = row._mapping
+    wanted = DigestFilter(tuple(m["categories"]), tuple(m["sources"]), tuple(m["keywords"]), tuple(m["excluded"]))
+    active = m["sub_active"] if "sub_active" in m else m["active"]
+    return Subscription(m["chat_id"], wanted, bool(active))

@@ -1,0 +1,65 @@
+"""The bot's configuration: the library's settings plus the chat platforms', read once."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from digest.errors import DigestError
+from digest.settings import Settings
+
+DEFAULT_DIGEST_TIME = "08:00"
+TELEGRAM_API = "https://api.telegram.org"
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_time(text: str) -> str | None:
+    """`8:00` / `08:00` as `08:00`; None when it is not a time of day."""
+    match = _TIME.match(text.strip())
+    return f"{int(match.group(1)):02}:{match.group(2)}" if match else None
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """Everything `digestbot run` needs to know, from `DIGESTBOT_*` and the platforms' variables."""
+
+    settings: Settings = field(default_factory=Settings)
+    digest_time: str = DEFAULT_DIGEST_TIME
+    admins: frozenset[str] = frozenset()  # user ids (or @names) allowed /stats
+    telegram_token: str | None = None
+    telegram_api_base_url: str = TELEGRAM_API
+    telegram_webhook_url: str | None = None
+    telegram_channels: tuple[str, ...] = ()  # get the digest without subscribing
+    health_port: int | None = None
+
+    @property
+    def timezone(self) -> str:
+        """The default time zone of chats (DIGESTBOT_TIMEZONE)."""
+        return self.settings.timezone
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BotConfig:
+        """Read the configuration; raises `DigestError` naming a bad variable."""
+        env = os.environ if environ is None else environ
+        digest_time = parse_time(env.get("DIGESTBOT_DIGEST_TIME") or DEFAULT_DIGEST_TIME)
+        if digest_time is None:
+            raise DigestError(f"DIGESTBOT_DIGEST_TIME: not a time of day (HH:MM): {env['DIGESTBOT_DIGEST_TIME']!r}")
+        health = env.get("DIGESTBOT_HEALTH_PORT") or None
+        if health is not None and not health.isdigit():
+            raise DigestError(f"DIGESTBOT_HEALTH_PORT: not a port number: {health!r}")
+        return cls(
+            settings=Settings.from_env(env),
+            digest_time=digest_time,
+            admins=frozenset(_list(env.get("DIGESTBOT_ADMINS"))),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
+            health_port=int(health) if health is not None else None,
+        )
+
+
+def _list(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]

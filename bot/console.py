@@ -1,0 +1,102 @@
+"""The console adapter: commands typed (or piped) on stdin, replies and digests on stdout.
+
+It is the bot with no chat credentials at all, and the way to try it: the operator at
+the terminal is one chat (`console:local`), subscribed to the daily digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from digest.compose import DailyDigest
+
+from . import chats as chat_store
+from .render import digest_text, reply_text
+from .router import Incoming, Router
+
+log = logging.getLogger(__name__)
+
+CHAT = "local"
+_PROMPT_HINT = "digestbot 控制台：输入 /help 查看命令，Ctrl-D 退出。"
+
+
+class ConsoleAdapter:
+    """Reads lines from `stdin` until it closes; then calls `on_eof` (the bot stops)."""
+
+    platform = "console"
+
+    def __init__(self, router: Router, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+                 on_eof: Callable[[], None] | None = None) -> None:
+        self.router = router
+        self.stdin = stdin
+        self.stdout = stdout
+        self.on_eof = on_eof
+        self._task: asyncio.Task[None] | None = None
+        self._sent = 0
+        self._last_search: tuple[str, int, int] | None = None  # token, page, pages
+
+    async def start(self) -> None:
+        chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT, title="console")
+        if chat_store.subscription(self.router.store, chat) is None:
+            chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""))
+        self._write(_PROMPT_HINT)
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def digest_parts(self, digest: DailyDigest, language: str) -> list[dict[str, Any]]:
+        return [{"text": digest_text(digest)}]
+
+    async def send(self, chat_ref: str, payload: dict[str, Any]) -> str:
+        self._write(payload["text"])
+        self._sent += 1
+        return f"console-{self._sent}"
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "reading": self._task is not None and not self._task.done()}
+
+    async def _read(self) -> None:
+        # A daemon thread reads stdin: a blocking readline must not keep the process
+        # alive after SIGTERM (asyncio's own executor threads would be waited for).
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def reader() -> None:
+            for line in iter(self.stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, "")
+
+        threading.Thread(target=reader, daemon=True, name="console-stdin").start()
+        while line := await lines.get():
+            if line.strip():
+                self._answer(line.strip())
+        log.info("console: end of input")
+        if self.on_eof is not None:
+            self.on_eof()
+
+    def _answer(self, text: str) -> None:
+        if text.split()[0] in ("/more", "/next") and self._last_search is not None:
+            token, page, pages = self._last_search
+            if page >= pages:
+                self._write("已是最后一页。")
+                return
+            reply = self.router.search_page(self.platform, CHAT, token, page + 1)
+        else:
+            reply = self.router.handle(Incoming(self.platform, CHAT, text, user_ref="console"))
+        if reply is None:
+            return
+        if reply.search is not None and reply.search_token:
+            self._last_search = (reply.search_token, reply.search.page, reply.search.pages)
+        chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT)
+        self._write(reply_text(reply, ZoneInfo(chat.timezone or self.router.config.timezone)))
+
+    def _write(self, text: str) -> None:
+        print(text + "\n", file=self.stdout, flush=True)

@@ -1,0 +1,79 @@
+"""What the bot says, in Chinese (the default) and English."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "zh": "你好！我是新闻摘要机器人：每天按你的时间发送中文新闻摘要，也可以随时搜索。\n",
+        "en": "Hello! I send a daily Chinese news digest at your time, and search the news any time.\n",
+    },
+    "help": {
+        "zh": (
+            "可用命令：\n"
+            "/search 关键词 — 搜索新闻（可加 source:来源 cat:分类 since:7d）\n"
+            "/latest [n] — 最新 n 篇\n"
+            "/digest — 现在发送今天的摘要\n"
+            "/subscribe [分类, 来源, 关键词, !排除词] — 订阅每日摘要\n"
+            "/unsubscribe — 取消订阅\n"
+            "/settings — 查看订阅与时间\n"
+            "/time HH:MM — 设置发送时间\n"
+            "/tz 地区/城市 — 设置时区，如 Asia/Shanghai\n"
+            "/lang zh|en — 切换语言"
+        ),
+        "en": (
+            "Commands:\n"
+            "/search words — search the news (filters: source:NAME cat:CATEGORY since:7d)\n"
+            "/latest [n] — the n newest articles\n"
+            "/digest — today's digest, now\n"
+            "/subscribe [categories, sources, keywords, !excluded] — get the daily digest\n"
+            "/unsubscribe — stop the daily digest\n"
+            "/settings — what this chat gets and when\n"
+            "/time HH:MM — digest time\n"
+            "/tz Area/City — time zone, e.g. Asia/Shanghai\n"
+            "/lang zh|en — language"
+        ),
+    },
+    "unknown": {"zh": "未知命令 {command}。发送 /help 查看可用命令。", "en": "Unknown command {command}. Send /help for the list."},
+    "not_command": {"zh": "请发送命令，例如 /search 人工智能。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search AI. /help lists them."},
+    "search_usage": {"zh": "用法：/search 关键词，例如 /search 人工智能", "en": "Usage: /search words, e.g. /search 人工智能"},
+    "search_bad": {"zh": "无法搜索：{reason}", "en": "Cannot search: {reason}"},
+    "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},
+    "latest_usage": {"zh": "用法：/latest [1-20]", "en": "Usage: /latest [1-20]"},
+    "latest_none": {"zh": "还没有文章。", "en": "No articles yet."},
+    "digest_empty": {"zh": "{date} 还没有新文章。", "en": "No new articles for {date} yet."},
+    "subscribed": {
+        "zh": "已订阅：每天 {time}（{tz}）发送摘要。{filter}",
+        "en": "Subscribed: the digest comes every day at {time} ({tz}). {filter}",
+    },
+    "unsubscribed": {"zh": "已取消订阅。", "en": "Unsubscribed."},
+    "not_subscribed": {"zh": "本聊天没有订阅。发送 /subscribe 订阅。", "en": "This chat is not subscribed. Send /subscribe."},
+    "settings": {
+        "zh": "订阅：{state}\n发送时间：{time}\n时区：{tz}\n语言：中文\n{filter}",
+        "en": "Subscription: {state}\nDigest time: {time}\nTime zone: {tz}\nLanguage: English\n{filter}",
+    },
+    "on": {"zh": "开", "en": "on"},
+    "off": {"zh": "关", "en": "off"},
+    "filter_all": {"zh": "内容：全部新闻", "en": "Content: all news"},
+    "filter": {"zh": "内容：{parts}", "en": "Content: {parts}"},
+    "time_usage": {"zh": "用法：/time HH:MM，例如 /time 08:30", "en": "Usage: /time HH:MM, e.g. /time 08:30"},
+    "time_set": {"zh": "摘要将在每天 {time}（{tz}）发送。", "en": "The digest will come every day at {time} ({tz})."},
+    "tz_usage": {"zh": "用法：/tz 地区/城市，例如 /tz Asia/Shanghai", "en": "Usage: /tz Area/City, e.g. /tz Europe/Berlin"},
+    "tz_bad": {"zh": "未知时区 {tz}。请用 IANA 名称，例如 Asia/Shanghai。", "en": "Unknown time zone {tz}. Use an IANA name, e.g. Europe/Berlin."},
+    "tz_set": {"zh": "时区已设为 {tz}，摘要在当地 {time} 发送。", "en": "Time zone set to {tz}; the digest comes at {time} local time."},
+    "lang_usage": {"zh": "用法：/lang zh 或 /lang en", "en": "Usage: /lang zh or /lang en"},
+    "lang_set": {"zh": "语言已设为中文。", "en": "Language set to English."},
+    "stats_denied": {"zh": "只有管理员可以查看统计。", "en": "Only admins can see the statistics."},
+    "stats": {
+        "zh": "文章：{articles}（近似重复 {near}）\n来源：{sources}（出错 {failing}）\n聊天：{chats}（订阅 {subscribed}）\n今日已发送：{sent}",
+        "en": "Articles: {articles} ({near} near-duplicates)\nSources: {sources} ({failing} failing)\nChats: {chats} ({subscribed} subscribed)\nSent today: {sent}",
+    },
+    "error": {"zh": "出错了，请稍后再试。", "en": "Something went wrong; please try again later."},
+}
+
+
+def say(key: str, language: str, **values: object) -> str:
+    """The text `key` in `language` (Chinese when unknown), filled with `values`."""
+    texts = _TEXTS[key]
+    return texts.get(language, texts["zh"]).format(**values)

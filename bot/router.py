@@ -1,0 +1,276 @@
+"""The command router: one implementation of every command, for every adapter.
+
+An adapter turns what arrived into an `Incoming`, calls `Router.handle`, and renders the
+`Reply` it gets back. The router never sees a platform's types, and never raises: a bad
+argument gets a short answer, and an unexpected error a polite one (and a log line).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from digest.compose import DailyDigest, DigestFilter, compose_daily
+from digest.query import QueryError
+from digest.schema import articles, chats, deliveries, sources, subscriptions
+from digest.search import SearchPage, search
+from digest.store import Store, StoredArticle
+
+from . import chats as chat_store
+from .chats import Chat
+from .config import BotConfig, parse_time
+from .messages import LANGUAGES, say
+
+log = logging.getLogger(__name__)
+
+MAX_LATEST = 20
+SEARCH_PAGE = 5  # results per page in a chat
+_SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
+_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as the router sees it, whatever platform it came from."""
+
+    platform: str
+    chat_ref: str
+    text: str
+    chat_kind: str = "private"
+    chat_title: str | None = None
+    user_ref: str | None = None
+    user_name: str | None = None  # without the @
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers: text, and/or a page of results, a digest or a list of articles."""
+
+    text: str = ""
+    language: str = "zh"
+    search: SearchPage | None = None
+    search_token: str | None = None  # paging state, kept here; buttons carry only this
+    digest: DailyDigest | None = None
+    articles: tuple[StoredArticle, ...] = field(default_factory=tuple)
+
+
+class Router:
+    """Answers commands from the store; `handle` for messages, `search_page` for paging."""
+
+    def __init__(self, store: Store, config: BotConfig, *, clock: Callable[[], datetime] | None = None,
+                 bot_name: str | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.bot_name = bot_name
+        self._searches: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._commands: dict[str, Callable[[Chat, Incoming, str], Reply]] = {
+            "start": self._start, "help": self._help, "search": self._search, "latest": self._latest,
+            "digest": self._digest, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
+            "settings": self._settings, "time": self._time, "tz": self._tz, "lang": self._lang,
+            "stats": self._stats,
+        }
+
+    @property
+    def commands(self) -> list[str]:
+        """The command names, for a platform's command menu."""
+        return list(self._commands)
+
+    def handle(self, message: Incoming) -> Reply | None:
+        """The reply to a message; None for a message the bot should not answer (chatter in
+        a group, a command addressed to another bot)."""
+        match = _COMMAND.match(message.text.strip())
+        if match is None:
+            if message.chat_kind != "private":
+                return None
+            chat = self._chat(message)
+            return Reply(say("not_command", chat.language), chat.language)
+        name, addressee, argument = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
+        if addressee and self.bot_name and addressee.lower() != self.bot_name.lower():
+            return None
+        chat = self._chat(message)
+        command = self._commands.get(name)
+        if command is None:
+            return Reply(say("unknown", chat.language, command="/" + name), chat.language)
+        try:
+            return command(chat, message, argument)
+        except Exception:  # a bug must cost one reply, not the bot
+            log.exception("chat %s:%s: /%s failed", chat.platform, chat.chat_ref, name)
+            return Reply(say("error", chat.language), chat.language)
+
+    def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
+        """Another page of an earlier search (the paging buttons)."""
+        chat = chat_store.ensure_chat(self.store, platform, chat_ref)
+        state = self._searches.get(token)
+        if state is None or state[0] != chat.id:
+            return Reply(say("search_expired", chat.language), chat.language)
+        return self._run_search(chat, state[1], page, token)
+
+    # -- commands ----------------------------------------------------------------------
+
+    def _start(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        return Reply(say("welcome", chat.language) + say("help", chat.language), chat.language)
+
+    def _help(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        return Reply(say("help", chat.language), chat.language)
+
+    def _search(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        if not argument:
+            return Reply(say("search_usage", chat.language), chat.language)
+        token = secrets.token_urlsafe(6)
+        return self._run_search(chat, argument, 1, token)
+
+    def _run_search(self, chat: Chat, text: str, page: int, token: str) -> Reply:
+        try:
+            found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
+        except QueryError as exc:
+            return Reply(say("search_bad", chat.language, reason=exc), chat.language)
+        self._searches[token] = (chat.id, text)
+        self._searches.move_to_end(token)
+        while len(self._searches) > _SEARCHES_KEPT:
+            self._searches.popitem(last=False)
+        return Reply(language=chat.language, search=found, search_token=token)
+
+    def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        count = 5
+        if argument:
+            if not argument.isdigit() or not 1 <= int(argument) <= MAX_LATEST:
+                return Reply(say("latest_usage", chat.language), chat.language)
+            count = int(argument)
+        newest = self.store.latest(count)
+        if not newest:
+            return Reply(say("latest_none", chat.language), chat.language)
+        return Reply(language=chat.language, articles=tuple(newest))
+
+    def _digest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        zone = self._zone(chat)
+        day = self.clock().astimezone(zone).date()
+        current = chat_store.subscription(self.store, chat)
+        wanted = current.filter if current is not None else None
+        digest = compose_daily(self.store, day, zone, digest_filter=wanted)
+        if digest.empty:
+            return Reply(say("digest_empty", chat.language, date=day.isoformat()), chat.language)
+        return Reply(language=chat.language, digest=digest)
+
+    def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        wanted = self.parse_filter(argument)
+        chat_store.subscribe(self.store, chat, wanted)
+        text = say("subscribed", chat.language, time=self._time_of(chat), tz=self._zone(chat).key,
+                   filter=self._describe(wanted, chat.language))
+        return Reply(text, chat.language)
+
+    def _unsubscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        done = chat_store.unsubscribe(self.store, chat)
+        return Reply(say("unsubscribed" if done else "not_subscribed", chat.language), chat.language)
+
+    def _settings(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        current = chat_store.subscription(self.store, chat)
+        state = say("on" if current is not None and current.active else "off", chat.language)
+        wanted = current.filter if current is not None else DigestFilter()
+        text = say("settings", chat.language, state=state, time=self._time_of(chat), tz=self._zone(chat).key,
+                   filter=self._describe(wanted, chat.language))
+        return Reply(text, chat.language)
+
+    def _time(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        value = parse_time(argument)
+        if value is None:
+            return Reply(say("time_usage", chat.language), chat.language)
+        chat = chat_store.update_chat(self.store, chat, digest_time=value)
+        return Reply(say("time_set", chat.language, time=value, tz=self._zone(chat).key), chat.language)
+
+    def _tz(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        if not argument:
+            return Reply(say("tz_usage", chat.language), chat.language)
+        try:
+            zone = ZoneInfo(argument.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            return Reply(say("tz_bad", chat.language, tz=argument.strip()[:64]), chat.language)
+        chat = chat_store.update_chat(self.store, chat, timezone=zone.key)
+        return Reply(say("tz_set", chat.language, tz=zone.key, time=self._time_of(chat)), chat.language)
+
+    def _lang(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        language = argument.strip().lower()
+        if language not in LANGUAGES:
+            return Reply(say("lang_usage", chat.language), chat.language)
+        chat_store.update_chat(self.store, chat, language=language)
+        return Reply(say("lang_set", language), language)
+
+    def _stats(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        if not self._is_admin(message):
+            return Reply(say("stats_denied", chat.language), chat.language)
+        day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.store.connect() as conn:
+            def count(table: sa.Table, *where: object) -> int:
+                return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+
+            values = {
+                "articles": count(articles),
+                "near": count(articles, articles.c.duplicate_of.is_not(None)),
+                "sources": count(sources),
+                "failing": count(sources, sources.c.failures > 0),
+                "chats": count(chats, chats.c.active.is_(True)),
+                "subscribed": count(subscriptions, subscriptions.c.active.is_(True)),
+                "sent": count(deliveries, deliveries.c.sent_at >= day_start),
+            }
+        return Reply(say("stats", chat.language, **values), chat.language)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def parse_filter(self, argument: str) -> DigestFilter:
+        """`金融, 每经网, 比特币, !广告`: known categories and sources by name (or with
+        `cat:` / `source:`), `!word` excluded, anything else a keyword."""
+        with self.store.connect() as conn:
+            categories = {c for (c,) in conn.execute(sa.select(articles.c.category).distinct()) if c}
+            names = {s for (s,) in conn.execute(sa.select(articles.c.source_name).distinct()) if s}
+        wanted: dict[str, list[str]] = {"categories": [], "sources": [], "keywords": [], "excluded": []}
+        for word in (w.strip() for w in _SPLIT.split(argument) if w.strip()):
+            lowered = word.lower()
+            if word.startswith(("!", "！")) and len(word) > 1:
+                wanted["excluded"].append(word[1:])
+            elif lowered.startswith(("cat:", "分类:")):
+                wanted["categories"].append(word.split(":", 1)[1])
+            elif lowered.startswith(("source:", "来源:")):
+                wanted["sources"].append(word.split(":", 1)[1])
+            elif word in categories:
+                wanted["categories"].append(word)
+            elif word in names:
+                wanted["sources"].append(word)
+            else:
+                wanted["keywords"].append(word)
+        return DigestFilter(**{k: tuple(dict.fromkeys(v)) for k, v in wanted.items()})
+
+    def _describe(self, wanted: DigestFilter, language: str) -> str:
+        if wanted.empty:
+            return say("filter_all", language)
+        parts = [*(f"cat:{c}" for c in wanted.categories), *(f"source:{s}" for s in wanted.sources),
+                 *wanted.keywords, *(f"!{x}" for x in wanted.excluded)]
+        return say("filter", language, parts=", ".join(parts))
+
+    def _chat(self, message: Incoming) -> Chat:
+        return chat_store.ensure_chat(self.store, message.platform, message.chat_ref, kind=message.chat_kind,
+                                      title=message.chat_title)
+
+    def _zone(self, chat: Chat) -> ZoneInfo:
+        return ZoneInfo(chat.timezone or self.config.timezone)
+
+    def _time_of(self, chat: Chat) -> str:
+        return chat.digest_time or self.config.digest_time
+
+    def _is_admin(self, message: Incoming) -> bool:
+        if message.platform == "console":  # the operator at the terminal
+            return True
+        admins = self.config.admins
+        return bool(
+            (message.user_ref and message.user_ref in admins)
+            or (message.user_name and ("@" + message.user_name) in admins)
+            or (message.user_name and message.user_name in admins)
+        )

@@ -1,0 +1,66 @@
+"""The bot on the console: `digestbot run` / `python -m bot` as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.cli import build_parser
+from tests.conftest import ROOT, SEEDS
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_"))}
+    return env | {"DIGESTBOT_DATA_DIR": str(tmp_path / "data"), "DIGESTBOT_SOURCES": str(SEEDS)}
+
+
+def test_piped_commands_are_answered_then_the_bot_stops_at_end_of_input(tmp_path: Path) -> None:
+    commands = "/help\n/search 人工智能\n/more\n/latest 1\n/subscribe 金融, !广告\n/settings\n/time 7:5\n/time 07:05\n/foo\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], input=commands, capture_output=True, text=True,
+        cwd=ROOT, env=_env(tmp_path), timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "/search 关键词" in out  # the help
+    assert "人工智能大模型走进城市服务" in out and "【人工智能】" in out
+    assert "已是最后一页" in out or "第 2/" in out
+    assert "已订阅：每天 08:00（Asia/Shanghai）发送摘要。内容：cat:金融, !广告" in out
+    assert "订阅：开" in out
+    assert "用法：/time HH:MM" in out and "摘要将在每天 07:05（Asia/Shanghai）发送。" in out
+    assert "未知命令 /foo" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_python_m_bot_runs_the_bot_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, env=_env(tmp_path),
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        assert "digestbot 控制台" in process.stdout.readline()  # started, sources ingested
+        process.stdin.write("/latest 1\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 30
+        seen = ""
+        while "1. " not in seen and time.monotonic() < deadline:
+            seen += process.stdout.readline()
+        assert "1. " in seen
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+
+
+def test_run_is_a_command_and_in_the_readme() -> None:
+    parser = build_parser()
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert "run the bot" in parser.format_help()
+    assert "digestbot run" in readme
