@@ -49,7 +49,7 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         await stop.wait()
         log.info("digestbot stopping")
     finally:
-        runtime.stop()
+        await runtime.stop()
         for adapter in adapters.values():
             await adapter.stop()
         if health is not None:

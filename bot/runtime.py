@@ -47,22 +47,45 @@ class Runtime:
         self.pacer = pacer or Pacer()
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._draining = asyncio.Lock()
+        self._jobs: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
-        """Schedule the jobs (each also runs once at start) and start the scheduler."""
+        """Schedule the jobs and start the scheduler (the caller has polled once already)."""
         now = datetime.now(timezone.utc)
-        self.scheduler.add_job(self.poll, "interval", minutes=self.config.settings.poll_minutes,
-                               next_run_time=now, id="poll", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.queue_due, "interval", minutes=1, next_run_time=now + timedelta(seconds=1),
-                               id="due", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.drain, "interval", seconds=DRAIN_SECONDS, id="drain",
-                               max_instances=1, coalesce=True)
+        jobs = [
+            (self.poll, {"minutes": self.config.settings.poll_minutes}, None),
+            (self.queue_due, {"minutes": 1}, now + timedelta(seconds=1)),
+            (self.drain, {"seconds": DRAIN_SECONDS}, None),
+        ]
+        for job, every, first in jobs:
+            self.scheduler.add_job(self._guarded, "interval", args=[job], id=job.__name__, next_run_time=first,
+                                   max_instances=1, coalesce=True, **every)
         self.scheduler.start()
 
-    def stop(self) -> None:
-        """Stop scheduling; a job running now finishes in the background."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def stop(self, grace: float = 30.0) -> None:
+        """Stop scheduling and let a running job finish (up to `grace` seconds): the
+        scheduler's own shutdown would cancel it mid-way."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._jobs:
+            _, pending = await asyncio.wait(set(self._jobs), timeout=grace)
+            if pending:
+                log.warning("%d job(s) still running after %g s: cancelled", len(pending), grace)
+        self.scheduler.shutdown(wait=False)
+
+    async def _guarded(self, job: Callable[[], Any]) -> None:
+        # one failing run is logged and the job runs again next time; shutdown waits for it
+        task = asyncio.current_task()
+        if task is not None:
+            self._jobs.add(task)
+        try:
+            await job()
+        except Exception:
+            log.exception("job %s failed", getattr(job, "__name__", job))
+        finally:
+            if task is not None:
+                self._jobs.discard(task)
 
     async def poll(self) -> None:
         """Ingest what is new in the configured sources whose backoff has passed."""

@@ -1,0 +1,177 @@
+"""The Telegram adapter (python-telegram-bot 22): it translates updates into `Incoming`
+messages for the router and the router's replies into HTML messages; it knows nothing
+of commands.
+
+Long polling by default; a webhook when TELEGRAM_WEBHOOK_URL is set. TELEGRAM_API_BASE_URL
+points it at a self-hosted Bot API server (or a test's fake): `<that>/bot` is its base URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import ChatMigrated as TelegramChatMigrated
+from telegram.error import Forbidden, RetryAfter as TelegramRetryAfter, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from digest.compose import DailyDigest
+
+from . import chats as chat_store
+from .adapter import ChatGone, ChatMigrated, RetryAfter, SendError
+from .config import BotConfig
+from .router import Incoming, Reply, Router
+from .telegram_html import digest_messages, pack, search_message, text_piece
+
+log = logging.getLogger(__name__)
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_DESCRIPTIONS = {
+    "start": "开始", "help": "帮助", "search": "搜索新闻", "latest": "最新文章", "digest": "今天的摘要",
+    "subscribe": "订阅每日摘要", "unsubscribe": "取消订阅", "settings": "订阅设置", "time": "设置发送时间",
+    "tz": "设置时区", "lang": "语言 zh|en", "stats": "统计（管理员）",
+}
+
+
+class TelegramAdapter:
+    """Runs a python-telegram-bot Application against the Bot API at the configured base URL."""
+
+    platform = "telegram"
+
+    def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10) -> None:
+        self.router = router
+        self.config = config
+        self.poll_timeout = poll_timeout
+        base = config.telegram_api_base_url
+        self.application = (
+            Application.builder()
+            .token(config.telegram_token or "")
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .build()
+        )
+        self.application.add_handler(MessageHandler(filters.TEXT, self._on_message))
+        self.application.add_handler(
+            MessageHandler(filters.UpdateType.CHANNEL_POSTS & filters.TEXT, self._on_message)
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_page, pattern=r"^s:"))
+        self._running = False
+        self._last_error: str | None = None
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        self.router.bot_name = app.bot.username
+        await app.bot.set_my_commands([BotCommand(n, _DESCRIPTIONS.get(n, n)) for n in self.router.commands])
+        for channel in self.config.telegram_channels:  # they get the digest without subscribing
+            chat = chat_store.ensure_chat(self.router.store, self.platform, channel, kind="channel")
+            if chat_store.subscription(self.router.store, chat) is None:
+                chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""))
+        await app.start()
+        assert app.updater is not None
+        if self.config.telegram_webhook_url:
+            parts = urlsplit(self.config.telegram_webhook_url)
+            await app.updater.start_webhook(
+                listen="0.0.0.0", port=parts.port or 8443, url_path=parts.path.lstrip("/"),
+                webhook_url=self.config.telegram_webhook_url,
+            )
+        else:
+            await app.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,
+                                            allowed_updates=Update.ALL_TYPES)
+        self._running = True
+        log.info("telegram: running as @%s (%s)", app.bot.username,
+                 "webhook" if self.config.telegram_webhook_url else "long polling")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self._running = False
+
+    def digest_parts(self, digest: DailyDigest, language: str) -> list[dict[str, Any]]:
+        return [{"text": text, "parse_mode": "HTML"} for text in digest_messages(digest, language)]
+
+    async def send(self, chat_ref: str, payload: dict[str, Any]) -> str:
+        try:
+            message = await self.application.bot.send_message(
+                chat_id=chat_ref, text=payload["text"], parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
+            )
+        except TelegramRetryAfter as exc:
+            raise RetryAfter(_seconds(exc)) from exc
+        except Forbidden as exc:
+            raise ChatGone(str(exc)) from exc
+        except TelegramChatMigrated as exc:
+            raise ChatMigrated(str(exc.new_chat_id)) from exc
+        except TelegramError as exc:
+            self._last_error = str(exc)
+            raise SendError(str(exc)) from exc
+        return str(message.message_id)
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": self._running, "last_error": self._last_error}
+
+    # -- updates -----------------------------------------------------------------------
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        user = update.effective_user
+        incoming = Incoming(
+            platform=self.platform, chat_ref=str(chat.id), text=message.text, chat_kind=chat.type,
+            chat_title=chat.title or chat.full_name, user_ref=str(user.id) if user else None,
+            user_name=user.username if user else None,
+        )
+        reply = await asyncio.to_thread(self.router.handle, incoming)
+        if reply is None:
+            return
+        for text, keyboard in self._render(reply):
+            await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
+                                     reply_markup=keyboard)
+
+    async def _on_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None or query.message is None:
+            return
+        _, token, page = query.data.split(":")
+        reply = await asyncio.to_thread(self.router.search_page, self.platform, str(query.message.chat.id),
+                                        token, int(page))
+        ((text, keyboard),) = self._render(reply)
+        await query.answer()
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
+                                      reply_markup=keyboard)
+
+    def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+        zone = ZoneInfo(self.config.timezone)
+        if reply.search is not None:
+            page = reply.search
+            buttons = []
+            if page.page > 1:
+                buttons.append(InlineKeyboardButton("上一页", callback_data=f"s:{reply.search_token}:{page.page - 1}"))
+            if page.page < page.pages:
+                buttons.append(InlineKeyboardButton("下一页", callback_data=f"s:{reply.search_token}:{page.page + 1}"))
+            return [(search_message(page, zone, reply.language), InlineKeyboardMarkup([buttons]) if buttons else None)]
+        if reply.digest is not None:
+            return [(text, None) for text in digest_messages(reply.digest, reply.language)]
+        if reply.articles:
+            lines = [f"{i}. {a.title}" + (f"\n{a.url}" if a.url else "") for i, a in enumerate(reply.articles, 1)]
+            return [(text, None) for text in pack([[text_piece("\n\n".join(lines))]])]
+        return [(text, None) for text in pack([[text_piece(reply.text)]])]
+
+
+def _seconds(exc: TelegramRetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the int form is going away
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

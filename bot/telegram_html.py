@@ -1,0 +1,151 @@
+"""Telegram HTML: replies and digests as messages within the Bot API's limits.
+
+A message is at most 4096 UTF-16 code units of text after entity parsing (a CJK
+character counts 1, most emoji 2) and shows about 100 formatting entities. Every dynamic
+piece is escaped with `html.escape`. A digest is split between items, an item that is
+too long between sentences (at 。！？；), and a sentence that is still too long between
+characters — never inside a tag, and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from digest.compose import DailyDigest, DigestItem
+from digest.search import SearchPage
+
+MAX_UNITS = 4096
+MAX_ENTITIES = 100
+_MARKS_PER_HIT = 8  # 5 hits x (8 marks + a title) stays under the 100 entities shown
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of HTML that is never split, with its visible length and entity count."""
+
+    html: str
+    units: int
+    entities: int
+
+
+def units(text: str) -> int:
+    """Length in UTF-16 code units, as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_piece(text: str) -> Piece:
+    """Plain text, escaped."""
+    return Piece(html.escape(text, quote=False), units(text), 0)
+
+
+def tag_piece(tag: str, text: str, href: str | None = None) -> Piece:
+    """`text` in one tag (b, i, a…), escaped."""
+    attribute = f' href="{html.escape(href, quote=True)}"' if href else ""
+    return Piece(f"<{tag}{attribute}>{html.escape(text, quote=False)}</{tag}>", units(text), 1)
+
+
+def pack(blocks: list[list[Piece]], separator: str = "\n\n") -> list[str]:
+    """Messages made of whole blocks where they fit; a block too big alone is cut
+    between its pieces, and a piece too big alone between characters."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = entities = 0
+    gap = units(separator)
+
+    def flush() -> None:
+        nonlocal current, size, entities
+        if current:
+            messages.append("".join(current).strip("\n"))
+        current, size, entities = [], 0, 0
+
+    for block in blocks:
+        block_units = sum(p.units for p in block)
+        block_entities = sum(p.entities for p in block)
+        if current and (size + gap + block_units > MAX_UNITS or entities + block_entities > MAX_ENTITIES):
+            flush()
+        if current:
+            current.append(separator)
+            size += gap
+        for piece in block:
+            for part in _fit(piece):
+                if current and (size + part.units > MAX_UNITS or entities + part.entities > MAX_ENTITIES):
+                    flush()
+                current.append(part.html)
+                size += part.units
+                entities += part.entities
+    flush()
+    return messages
+
+
+def _fit(piece: Piece) -> list[Piece]:
+    # a piece longer than a message: only plain text can be that long (titles, links and
+    # headings are short); it is cut between sentences, then between characters
+    if piece.units <= MAX_UNITS:
+        return [piece]
+    text = html.unescape(piece.html)
+    out: list[Piece] = []
+    for sentence in _SENTENCE_END.split(text):
+        while sentence:
+            cut = len(sentence)
+            while units(sentence[:cut]) > MAX_UNITS:
+                cut = cut * 3 // 4
+            out.append(text_piece(sentence[:cut]))
+            sentence = sentence[cut:]
+    return out
+
+
+def digest_messages(digest: DailyDigest, language: str = "zh") -> list[str]:
+    """A daily digest as Telegram HTML messages, in order."""
+    title = f"{digest.day.isoformat()} 每日摘要" if language == "zh" else f"Daily digest, {digest.day.isoformat()}"
+    blocks: list[list[Piece]] = [[tag_piece("b", title)]]
+    for section in digest.sections:
+        blocks.append([tag_piece("b", f"【{section.category}】")])
+        blocks.extend(_item(item, language) for item in section.items)
+    if digest.left_out:
+        more = f"另有 {digest.left_out} 篇未列出。" if language == "zh" else f"{digest.left_out} more not listed."
+        blocks.append([text_piece(more)])
+    return pack(blocks)
+
+
+def _item(item: DigestItem, language: str) -> list[Piece]:
+    pieces = [tag_piece("b", item.title)]
+    if item.also_reported:
+        pieces.append(text_piece(f"（另有 {item.also_reported} 篇相似报道）" if language == "zh"
+                                 else f" ({item.also_reported} similar reports)"))
+    if item.source:
+        pieces.append(text_piece("\n"))
+        pieces.append(tag_piece("i", item.source))
+    for sentence in item.summary:
+        pieces.append(text_piece("\n" + sentence))
+    if item.url:
+        pieces.append(text_piece("\n"))
+        pieces.append(tag_piece("a", "原文" if language == "zh" else "source", href=item.url))
+    return pieces
+
+
+def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> str:
+    """One page of search results as one message (a page is 5 results: it always fits)."""
+    if not page.hits:
+        return html.escape(f"没有找到与“{page.query.text}”相关的文章。" if language == "zh"
+                           else f"Nothing found for “{page.query.text}”.", quote=False)
+    head = (f"找到 {page.total} 篇（第 {page.page}/{page.pages} 页）" if language == "zh"
+            else f"{page.total} found (page {page.page}/{page.pages})")
+    blocks: list[list[Piece]] = [[text_piece(head)]]
+    for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):
+        a = hit.article
+        when = a.published.astimezone(zone).strftime("%Y-%m-%d")
+        title = tag_piece("a", a.title, href=a.url) if a.url else tag_piece("b", a.title)
+        snippet: list[Piece] = []
+        text, last = hit.snippet.text, 0
+        for start, end in hit.snippet.marks[:_MARKS_PER_HIT]:
+            snippet += [text_piece(text[last:start]), tag_piece("b", text[start:end])]
+            last = end
+        snippet.append(text_piece(text[last:]))
+        blocks.append([text_piece(f"{number}. "), title,
+                       text_piece("\n" + " · ".join(x for x in (a.source_name, when) if x) + "\n"), *snippet])
+    (message,) = pack(blocks)  # 5 hits of 80-character snippets: far below both limits
+    return message

@@ -1,0 +1,110 @@
+"""The command router as a unit, on the store (both databases)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot import chats as chat_store
+from bot.config import BotConfig
+from bot.router import Incoming, Router
+from digest.ingest import Ingestor
+from digest.store import Store
+from tests.conftest import write_post
+from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+
+NOW = datetime(2021, 4, 20, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def router(store: Store, tmp_path: Path) -> Router:
+    write_post(tmp_path, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", author="数字城市报",
+               categories=("科技", "数字城市报", "x"), date="2021-04-20 09:00:00")
+    write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", author="每经网", date="2021-04-20 10:00:00")
+    write_post(tmp_path, "port.md", PORT_BODY, title="长江港口吞吐量回升", author="江城经济观察", date="2021-04-19 10:00:00")
+    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    return Router(store, BotConfig(admins=frozenset({"42", "@boss"})), clock=lambda: NOW, bot_name="digest_bot")
+
+
+def ask(router: Router, text: str, **kwargs: object):
+    return router.handle(Incoming("telegram", kwargs.pop("chat", "100"), text, **kwargs))  # type: ignore[arg-type]
+
+
+def test_search_pages_and_keeps_its_state_server_side(router: Router) -> None:
+    reply = ask(router, "/search 存款利率")
+    assert reply.search is not None and reply.search.hits[0].article.title == "多家银行下调存款利率"
+    assert reply.search_token and len(reply.search_token.encode()) <= 16
+    again = router.search_page("telegram", "100", reply.search_token, 1)
+    assert again.search is not None and again.search.total == reply.search.total
+    other_chat = router.search_page("telegram", "200", reply.search_token, 1)
+    assert other_chat.search is None and "过期" in other_chat.text
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("/search", "用法：/search"),
+        ("/search since:tomorrow 银行", "无法搜索"),
+        ("/latest zero", "用法：/latest"),
+        ("/latest 99", "用法：/latest"),
+        ("/time 8点", "用法：/time"),
+        ("/tz Beijing", "未知时区 Beijing"),
+        ("/tz", "用法：/tz"),
+        ("/lang fr", "用法：/lang"),
+        ("/frobnicate now", "未知命令 /frobnicate"),
+        ("/stats", "只有管理员"),
+        ("hello", "请发送命令"),
+    ],
+)
+def test_bad_commands_get_a_short_helpful_answer(router: Router, text: str, answer: str) -> None:
+    reply = ask(router, text)
+    assert reply is not None and answer in reply.text
+
+
+def test_group_chatter_and_other_bots_commands_are_ignored(router: Router) -> None:
+    assert ask(router, "hello everyone", chat_kind="group") is None
+    assert ask(router, "/search@other_bot 银行", chat_kind="group") is None
+    addressed = ask(router, "/search@digest_bot 银行", chat_kind="group")
+    assert addressed is not None and addressed.search is not None
+
+
+def test_subscribe_sorts_categories_sources_keywords_and_exclusions(router: Router, store: Store) -> None:
+    reply = ask(router, "/subscribe 科技, 每经网，港口 !广告 cat:体育")
+    assert "cat:科技" in reply.text and "source:每经网" in reply.text and "!广告" in reply.text
+    chat = chat_store.ensure_chat(store, "telegram", "100")
+    wanted = chat_store.subscription(store, chat).filter
+    assert wanted.categories == ("科技", "体育") and wanted.sources == ("每经网",)
+    assert wanted.keywords == ("港口",) and wanted.excluded == ("广告",)
+    assert "订阅：开" in ask(router, "/settings").text
+    assert "已取消订阅" in ask(router, "/unsubscribe").text
+    assert "没有订阅" in ask(router, "/unsubscribe").text
+    assert "订阅：关" in ask(router, "/settings").text
+
+
+def test_time_zone_and_language_are_per_chat(router: Router, store: Store) -> None:
+    assert "07:30" in ask(router, "/time 7:30").text
+    assert "Europe/Berlin" in ask(router, "/tz Europe/Berlin").text
+    assert ask(router, "/lang en").text == "Language set to English."
+    settings = ask(router, "/settings").text
+    assert "Digest time: 07:30" in settings and "Time zone: Europe/Berlin" in settings
+    assert "发送时间：08:00" in ask(router, "/settings", chat="300").text  # another chat: the defaults
+
+
+def test_digest_now_uses_the_chats_filter_and_zone(router: Router) -> None:
+    whole = ask(router, "/digest")
+    assert {i.title for i in whole.digest.items} == {"人工智能助手进驻政务大厅", "多家银行下调存款利率"}
+    ask(router, "/subscribe 科技")
+    only = ask(router, "/digest")
+    assert [i.title for i in only.digest.items] == ["人工智能助手进驻政务大厅"]
+    ask(router, "/tz Pacific/Kiritimati")  # UTC+14: already 2021-04-21 there
+    assert "2021-04-21 还没有新文章" in ask(router, "/digest").text
+
+
+def test_latest_and_stats_for_admins(router: Router) -> None:
+    latest = ask(router, "/latest 2")
+    assert [a.title for a in latest.articles] == ["多家银行下调存款利率", "人工智能助手进驻政务大厅"]
+    assert "文章：3" in ask(router, "/stats", user_ref="42").text
+    assert "文章：3" in ask(router, "/stats", user_name="boss").text
+    assert "只有管理员" in ask(router, "/stats", user_ref="7", user_name="someone").text

@@ -1,0 +1,201 @@
+"""The real python-telegram-bot against a fake Bot API server on 127.0.0.1: commands,
+paging, the daily digest through the outbox, 429, 403, migration, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot import chats as chat_store
+from bot import outbox
+from bot.config import BotConfig
+from bot.router import Router
+from bot.runtime import Runtime
+from bot.telegram import TelegramAdapter
+from digest.ingest import Ingestor
+from digest.store import Store
+from tests.bot import fake_telegram
+from tests.bot.fake_telegram import FakeBotAPI
+from tests.conftest import write_post
+from tests.digest.texts import AI_BODY, BANK_BODY
+
+DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
+EARLY = datetime(2021, 4, 19, 23, 0, tzinfo=timezone.utc)  # 07:00 in Shanghai
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    state = FakeBotAPI()
+    server = fake_telegram.start(state)
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def news(store: Store, tmp_path: Path) -> Store:
+    for i in range(7):
+        write_post(tmp_path, f"p{i}.md", f"<p>第{i}期港口航运简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
+                   title=f"港口简报第{i}期 <b>&</b>", date=f"2021-04-1{i} 08:00:00")
+    write_post(tmp_path, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 08:30:00",
+               categories=("科技", "数字城市报", "x"), author="数字城市报")
+    write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00",
+               extra="link: https://news.example.com/bank?a=1&b=2")
+    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    return store
+
+
+def _config(api: FakeBotAPI) -> BotConfig:
+    return BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url)
+
+
+def _adapter(store: Store, api: FakeBotAPI, clock=lambda: DUE) -> TelegramAdapter:
+    return TelegramAdapter(Router(store, _config(api), clock=clock), _config(api), poll_timeout=1)
+
+
+def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeBotAPI) -> None:
+    async def scenario() -> None:
+        adapter = _adapter(news, api)
+        await adapter.start()
+        try:
+            api.push_message(100, "/search 港口 简报")
+            (reply,) = await api.until("sendMessage", chat_id=100)
+            assert reply.params["parse_mode"] == "HTML"
+            assert "找到 7 篇（第 1/2 页）" in reply.params["text"]
+            assert "港口简报第6期 &lt;b&gt;&amp;&lt;/b&gt;" in reply.params["text"]  # escaped
+            (buttons,) = reply.params["reply_markup"]["inline_keyboard"]
+            assert [b["text"] for b in buttons] == ["下一页"]
+            data = buttons[0]["callback_data"]
+            assert len(data.encode("utf-8")) <= 64
+            api.push_callback(100, 555, data)
+            (edit,) = await api.until("editMessageText")
+            assert "第 2/2 页" in edit.params["text"]
+            assert [b["text"] for b in edit.params["reply_markup"]["inline_keyboard"][0]] == ["上一页"]
+        finally:
+            await adapter.stop()
+        commands = [c["command"] for c in api.sent(method="setMyCommands")[0].params["commands"]]
+        assert "search" in commands and "subscribe" in commands
+
+    asyncio.run(scenario())
+
+
+def test_group_commands_for_this_bot_only(news: Store, api: FakeBotAPI) -> None:
+    async def scenario() -> None:
+        adapter = _adapter(news, api)
+        await adapter.start()
+        try:
+            api.push_message(-5, "大家好", chat_type="group")
+            api.push_message(-5, "/search@other_bot 港口", chat_type="group")
+            api.push_message(-5, "/search@digest_bot 银行", chat_type="group")
+            (reply,) = await api.until("sendMessage", chat_id=-5)
+            assert "多家银行下调存款利率" in reply.params["text"]
+            await asyncio.sleep(0.5)
+            assert len(api.sent(-5)) == 1
+        finally:
+            await adapter.stop()
+
+    asyncio.run(scenario())
+
+
+def test_subscribe_then_the_due_time_gives_exactly_one_digest_even_after_a_restart(
+    news: Store, api: FakeBotAPI
+) -> None:
+    async def scenario() -> None:
+        clock = {"now": EARLY}
+        adapter = _adapter(news, api, clock=lambda: clock["now"])
+        runtime = Runtime(news, _config(api), {"telegram": adapter}, clock=lambda: clock["now"])
+        await adapter.start()
+        try:
+            api.push_message(100, "/subscribe")
+            await api.until("sendMessage", chat_id=100)
+            assert await runtime.queue_due() == 0  # 07:00 in Shanghai: not yet
+            clock["now"] = DUE
+            assert await runtime.queue_due() == 1
+            assert await runtime.queue_due() == 0
+            await runtime.drain()
+        finally:
+            await adapter.stop()
+        digests = [c for c in api.sent(100) if "每日摘要" in c.params["text"]]
+        assert len(digests) == 1
+        text = digests[0].params["text"]
+        assert "多家银行下调存款利率" in text and "人工智能助手进驻政务大厅" in text
+        assert 'href="https://news.example.com/bank?a=1&amp;b=2"' in text
+        assert digests[0].params["link_preview_options"] == {"is_disabled": True}
+
+        restarted_adapter = _adapter(news, api)  # a restart: new process state, same store
+        restarted = Runtime(news, _config(api), {"telegram": restarted_adapter}, clock=lambda: DUE)
+        await restarted_adapter.start()
+        try:
+            assert await restarted.queue_due() == 0
+            assert await restarted.drain() == 0
+        finally:
+            await restarted_adapter.stop()
+        assert len([c for c in api.sent(100) if "每日摘要" in c.params["text"]]) == 1
+
+    asyncio.run(scenario())
+
+
+def _queue_digest(store: Store, api: FakeBotAPI, chat_ref: str, kind: str = "private") -> tuple[Runtime, TelegramAdapter]:
+    adapter = _adapter(store, api)
+    chat = chat_store.ensure_chat(store, "telegram", chat_ref, kind=kind)
+    chat_store.subscribe(store, chat, adapter.router.parse_filter(""))
+    return Runtime(store, _config(api), {"telegram": adapter}, clock=lambda: DUE), adapter
+
+
+def test_a_429_is_waited_out_exactly(news: Store, api: FakeBotAPI) -> None:
+    api.fail_next(100, 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                             "parameters": {"retry_after": 1}})
+
+    async def scenario() -> None:
+        runtime, adapter = _queue_digest(news, api, "100")
+        await adapter.application.initialize()
+        try:
+            assert await runtime.queue_due() == 1
+        finally:
+            await adapter.application.shutdown()
+
+    asyncio.run(scenario())
+    attempts = api.sent(100)
+    assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 0.95
+    chat = chat_store.ensure_chat(news, "telegram", "100")
+    assert [part for _, part, _ in outbox.sent_parts(news, chat.id)] == [0]
+
+
+def test_a_403_deactivates_the_chat(news: Store, api: FakeBotAPI) -> None:
+    api.fail_next(100, 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+
+    async def scenario() -> None:
+        runtime, adapter = _queue_digest(news, api, "100")
+        await adapter.application.initialize()
+        try:
+            await runtime.queue_due()
+        finally:
+            await adapter.application.shutdown()
+
+    asyncio.run(scenario())
+    chat = chat_store.ensure_chat(news, "telegram", "100")
+    assert not chat.active and outbox.sent_parts(news, chat.id) == []
+    assert chat_store.subscribed_chats(news) == []
+
+
+def test_a_migrated_group_is_followed(news: Store, api: FakeBotAPI) -> None:
+    api.fail_next(-5, 400, {"ok": False, "error_code": 400,
+                            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                            "parameters": {"migrate_to_chat_id": -1005}})
+
+    async def scenario() -> None:
+        runtime, adapter = _queue_digest(news, api, "-5", kind="group")
+        await adapter.application.initialize()
+        try:
+            await runtime.queue_due()
+        finally:
+            await adapter.application.shutdown()
+
+    asyncio.run(scenario())
+    assert len(api.sent(-1005)) == 1
+    moved = chat_store.ensure_chat(news, "telegram", "-1005")
+    assert moved.kind == "group" and outbox.sent_parts(news, moved.id)
