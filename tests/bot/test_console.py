@@ -64,3 +64,28 @@ def test_run_is_a_command_and_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     assert "run the bot" in parser.format_help()
     assert "digestbot run" in readme
+
+
+def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _env(tmp_path) | {"DIGESTBOT_HEALTH_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "bot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert process.stdout is not None
+        assert "digestbot 控制台" in process.stdout.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            state = json.loads(response.read())
+            assert response.status == 200
+        assert state["ok"] and state["store"]["ok"] and state["adapters"]["console"]["ok"] and state["scheduler"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
