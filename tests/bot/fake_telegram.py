@@ -150,8 +150,11 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the bot opens many connections at once when it fans out
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
