@@ -145,7 +145,10 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the bot stopped while a long poll was open
 
         def log_message(self, *args: object) -> None:
             pass
