@@ -31,6 +31,8 @@ class BotConfig:
     telegram_token: str | None = None
     telegram_api_base_url: str = TELEGRAM_API
     telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None  # Telegram sends it back; other callers are refused
+    webhook_listen: str = "0.0.0.0"  # the address the webhook server binds
     telegram_channels: tuple[str, ...] = ()  # get the digest without subscribing
     health_port: int | None = None
 
@@ -56,6 +58,8 @@ class BotConfig:
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            webhook_listen=env.get("DIGESTBOT_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
             health_port=int(health) if health is not None else None,
         )

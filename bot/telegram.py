@@ -79,8 +79,9 @@ class TelegramAdapter:
         if self.config.telegram_webhook_url:
             parts = urlsplit(self.config.telegram_webhook_url)
             await app.updater.start_webhook(
-                listen="0.0.0.0", port=parts.port or 8443, url_path=parts.path.lstrip("/"),
-                webhook_url=self.config.telegram_webhook_url,
+                listen=self.config.webhook_listen, port=parts.port or 8443, url_path=parts.path.lstrip("/"),
+                webhook_url=self.config.telegram_webhook_url, secret_token=self.config.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
             )
         else:
             await app.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,

@@ -199,3 +199,63 @@ def test_a_migrated_group_is_followed(news: Store, api: FakeBotAPI) -> None:
     assert len(api.sent(-1005)) == 1
     moved = chat_store.ensure_chat(news, "telegram", "-1005")
     assert moved.kind == "group" and outbox.sent_parts(news, moved.id)
+
+
+def test_webhook_mode_and_channel_posts(news: Store, api: FakeBotAPI) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url,
+                       telegram_webhook_url=f"http://127.0.0.1:{port}/hook", telegram_webhook_secret="s3cret",
+                       webhook_listen="127.0.0.1")
+    update = {"update_id": 1, "channel_post": {"message_id": 7, "date": 1, "text": "/search 银行",
+                                               "chat": {"id": -1009, "type": "channel", "title": "新闻频道"}}}
+
+    def post(secret: str) -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/hook", data=json.dumps(update).encode(),
+                                         headers={"Content-Type": "application/json",
+                                                  "X-Telegram-Bot-Api-Secret-Token": secret})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    async def scenario() -> None:
+        adapter = TelegramAdapter(Router(news, config, clock=lambda: DUE), config)
+        await adapter.start()
+        try:
+            (hook,) = api.sent(method="setWebhook")
+            assert hook.params["url"] == f"http://127.0.0.1:{port}/hook" and hook.params["secret_token"] == "s3cret"
+            assert await asyncio.to_thread(post, "wrong") == 403
+            assert await asyncio.to_thread(post, "s3cret") == 200
+            (reply,) = await api.until("sendMessage", chat_id=-1009)
+            assert "多家银行下调存款利率" in reply.params["text"]
+        finally:
+            await adapter.stop()
+
+    asyncio.run(scenario())
+
+
+def test_configured_channels_get_the_digest_without_subscribing(news: Store, api: FakeBotAPI) -> None:
+    config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url,
+                       telegram_channels=("@news_cn", "-1001"))
+
+    async def scenario() -> None:
+        adapter = TelegramAdapter(Router(news, config, clock=lambda: DUE), config, poll_timeout=1)
+        runtime = Runtime(news, config, {"telegram": adapter}, clock=lambda: DUE)
+        await adapter.start()
+        try:
+            assert await runtime.queue_due() == 2
+        finally:
+            await adapter.stop()
+
+    asyncio.run(scenario())
+    subscribed = {(c.chat_ref, c.kind) for c, _ in chat_store.subscribed_chats(news)}
+    assert subscribed == {("@news_cn", "channel"), ("-1001", "channel")}
+    assert len(api.sent("@news_cn")) == 1 and len(api.sent(-1001)) == 1
