@@ -42,9 +42,9 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     health = _serve_health(runtime, config.health_port) if config.health_port else None
     try:
         await runtime.poll()  # commands answered from the first second see the sources
+        runtime.start()  # its first sends come a few seconds later, when the adapters are up
         for adapter in adapters.values():
             await adapter.start()
-        runtime.start()
         log.info("digestbot running: %s; store %s", ", ".join(adapters), store.dialect)
         await stop.wait()
         log.info("digestbot stopping")

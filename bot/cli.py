@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "talks to Telegram; with no credentials it runs on the console (commands on stdin).",
     )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="log every event")
-    run_cmd.set_defaults(run=_run)
+    run_cmd.set_defaults(run=_run, log_level=logging.WARNING)
     return parser
 
 

@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
         return 0
     load_dotenv()  # a deployment's .env; the environment itself wins
     logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else _quiet_level(args),
+        # one-shot commands print their own errors; a long-running command (the bot's `run`)
+        # sets `log_level` to keep its warnings (a dead feed, a 429)
+        level=logging.INFO if getattr(args, "verbose", False) else getattr(args, "log_level", logging.ERROR),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -142,12 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     sources_cmd.add_argument("--format", choices=("text", "json"), default="text")
     sources_cmd.set_defaults(run=_sources)
     return parser
-
-
-def _quiet_level(args: argparse.Namespace) -> int:
-    # a long-running bot logs its warnings (a dead feed, a 429); one-shot commands print
-    # their own errors and stay quiet
-    return logging.WARNING if getattr(args, "run", None) is not None and args.run.__name__ == "_run" else logging.ERROR
 
 
 def _open_store(args: argparse.Namespace, settings: Settings) -> Store:
