@@ -99,6 +99,7 @@ class Runtime:
         """Compose and queue every digest whose time has come; returns how many chats got one."""
         now = self.clock()
         queued = 0
+        composed: dict[tuple[Any, ...], Any] = {}  # chats with the same day, zone and filter share one
         for chat, subscription in chat_store.subscribed_chats(self.store):
             adapter = self.adapters.get(chat.platform)
             if adapter is None:
@@ -107,8 +108,11 @@ class Runtime:
             if day is None or outbox.has_digest(self.store, chat.id, day):
                 continue
             zone = ZoneInfo(chat.timezone or self.config.timezone)
-            digest = await asyncio.to_thread(compose_daily, self.store, day, zone, digest_filter=subscription.filter)
-            parts = [] if digest.empty else adapter.digest_parts(digest, chat.language)
+            key = (day, zone.key, subscription.filter, chat.platform, chat.language)
+            if key not in composed:
+                digest = await asyncio.to_thread(compose_daily, self.store, day, zone, digest_filter=subscription.filter)
+                composed[key] = [] if digest.empty else adapter.digest_parts(digest, chat.language)
+            parts = composed[key]
             if outbox.enqueue(self.store, chat.id, day, parts, now):
                 queued += 1
                 log.info("chat %s:%s: digest of %s queued, %d part(s)", chat.platform, chat.chat_ref, day, len(parts))
@@ -169,7 +173,8 @@ class Runtime:
                     else:
                         outbox.retry_at(self.store, delivery.id, self.clock() + timedelta(minutes=delivery.attempts), str(exc))
                     return sent
-                outbox.mark_sent(self.store, delivery.id, message_id, self.clock())
+                # in a thread: the commit must not hold up the other chats' sends
+                await asyncio.to_thread(outbox.mark_sent, self.store, delivery.id, message_id, self.clock())
                 sent += 1
                 break
         return sent
