@@ -19,7 +19,7 @@ import jieba
 
 from bench.peers import available
 from digest.parse import read_article
-from digest.summarize import prepare, rank, summarize
+from digest.summarize import summarize
 from digest.text import clear_word_cache
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -195,7 +195,7 @@ def run_database(name: str, url: str, folder: Path, sizes: list[int], base, quer
         print(f"[{name}] ingesting {added} articles (store at {size})…", file=sys.stderr, flush=True)
         last = [0.0]
 
-        def progress(_where: str, done: int, total: int) -> None:
+        def progress(_where: str, done: int, total: int, last: list[float] = last) -> None:
             if time.monotonic() - last[0] > 10 or done == total:
                 last[0] = time.monotonic()
                 print(f"[{name}]   {done}/{total}", file=sys.stderr, flush=True)

@@ -40,9 +40,11 @@ class ConsoleAdapter:
         self._task: asyncio.Task[None] | None = None
         self._sent = 0
         self._last_search: tuple[str, int, int] | None = None  # token, page, pages
+        self._chat_id = 0
 
     async def start(self) -> None:
         chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT, title="console")
+        self._chat_id = chat.id
         if chat_store.subscription(self.router.store, chat) is None:
             chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""))
         self._write(_PROMPT_HINT)
@@ -95,8 +97,9 @@ class ConsoleAdapter:
             return
         if reply.search is not None and reply.search_token:
             self._last_search = (reply.search_token, reply.search.page, reply.search.pages)
-        chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT)
-        self._write(reply_text(reply, ZoneInfo(chat.timezone or self.router.config.timezone)))
+        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its zone may have just changed
+        zone = (chat.timezone if chat else None) or self.router.config.timezone
+        self._write(reply_text(reply, ZoneInfo(zone)))
 
     def _write(self, text: str) -> None:
         print(text + "\n", file=self.stdout, flush=True)

@@ -263,7 +263,7 @@ class Ingestor:
             report.fail(url, problem)
         fresh = [a for a in feed.articles if not self._known(a, source_id, report)]
         done = 0
-        for article, result in zip(fresh, self._map(_prepare_article, [(a, self.max_chars) for a in fresh])):
+        for article, result in zip(fresh, self._map(_prepare_article, [(a, self.max_chars) for a in fresh]), strict=True):
             where = article.url or f"{url} «{article.title}»"
             if isinstance(result, str):
                 report.fail(where, result)

@@ -48,7 +48,7 @@ class Settings:
             timezone=env.get("DIGESTBOT_TIMEZONE") or DEFAULT_TIMEZONE,
         )
         try:
-            settings.zone
+            ZoneInfo(settings.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise DigestError(f"DIGESTBOT_TIMEZONE: unknown time zone {settings.timezone!r}") from None
         return settings

@@ -139,26 +139,28 @@ def test_subscribe_then_the_due_time_gives_exactly_one_digest_even_after_a_resta
     asyncio.run(scenario())
 
 
-def _queue_digest(store: Store, api: FakeBotAPI, chat_ref: str, kind: str = "private") -> tuple[Runtime, TelegramAdapter]:
+def _deliver(store: Store, api: FakeBotAPI, chat_ref: str, kind: str = "private") -> int:
+    """Subscribe a chat, then queue (and so send) its due digest through the real adapter."""
     adapter = _adapter(store, api)
     chat = chat_store.ensure_chat(store, "telegram", chat_ref, kind=kind)
     chat_store.subscribe(store, chat, adapter.router.parse_filter(""))
-    return Runtime(store, _config(api), {"telegram": adapter}, clock=lambda: DUE), adapter
+    runtime = Runtime(store, _config(api), {"telegram": adapter}, clock=lambda: DUE)
+
+    async def scenario() -> int:
+        await adapter.application.initialize()
+        try:
+            return await runtime.queue_due()
+        finally:
+            await adapter.application.shutdown()
+
+    return asyncio.run(scenario())
 
 
 def test_a_429_is_waited_out_exactly(news: Store, api: FakeBotAPI) -> None:
     api.fail_next(100, 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                              "parameters": {"retry_after": 1}})
 
-    async def scenario() -> None:
-        runtime, adapter = _queue_digest(news, api, "100")
-        await adapter.application.initialize()
-        try:
-            assert await runtime.queue_due() == 1
-        finally:
-            await adapter.application.shutdown()
-
-    asyncio.run(scenario())
+    assert _deliver(news, api, "100") == 1
     attempts = api.sent(100)
     assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 0.95
     chat = chat_store.ensure_chat(news, "telegram", "100")
@@ -168,15 +170,7 @@ def test_a_429_is_waited_out_exactly(news: Store, api: FakeBotAPI) -> None:
 def test_a_403_deactivates_the_chat(news: Store, api: FakeBotAPI) -> None:
     api.fail_next(100, 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
 
-    async def scenario() -> None:
-        runtime, adapter = _queue_digest(news, api, "100")
-        await adapter.application.initialize()
-        try:
-            await runtime.queue_due()
-        finally:
-            await adapter.application.shutdown()
-
-    asyncio.run(scenario())
+    _deliver(news, api, "100")
     chat = chat_store.ensure_chat(news, "telegram", "100")
     assert not chat.active and outbox.sent_parts(news, chat.id) == []
     assert chat_store.subscribed_chats(news) == []
@@ -187,15 +181,7 @@ def test_a_migrated_group_is_followed(news: Store, api: FakeBotAPI) -> None:
                             "description": "Bad Request: group chat was upgraded to a supergroup chat",
                             "parameters": {"migrate_to_chat_id": -1005}})
 
-    async def scenario() -> None:
-        runtime, adapter = _queue_digest(news, api, "-5", kind="group")
-        await adapter.application.initialize()
-        try:
-            await runtime.queue_due()
-        finally:
-            await adapter.application.shutdown()
-
-    asyncio.run(scenario())
+    _deliver(news, api, "-5", kind="group")
     assert len(api.sent(-1005)) == 1
     moved = chat_store.ensure_chat(news, "telegram", "-1005")
     assert moved.kind == "group" and outbox.sent_parts(news, moved.id)
