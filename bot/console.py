@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from digest.compose import DailyDigest
 
 from . import chats as chat_store
-from .render import digest_text, reply_text
+from digest.plaintext import render_daily
+
+from .render import reply_text
 from .router import Incoming, Router
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class ConsoleAdapter:
             self._task.cancel()
 
     def digest_parts(self, digest: DailyDigest, language: str) -> list[dict[str, Any]]:
-        return [{"text": digest_text(digest)}]
+        return [{"text": render_daily(digest)}]
 
     async def send(self, chat_ref: str, payload: dict[str, Any]) -> str:
         self._write(payload["text"])

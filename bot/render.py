@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from digest.compose import DailyDigest
 from digest.plaintext import render_daily, render_search
 
 from .router import Reply
@@ -19,7 +18,7 @@ def reply_text(reply: Reply, zone: ZoneInfo) -> str:
             more = "发送 /more 查看下一页" if reply.language == "zh" else "send /more for the next page"
             parts.append(more)
     if reply.digest is not None:
-        parts.append(digest_text(reply.digest))
+        parts.append(render_daily(reply.digest))
     for number, article in enumerate(reply.articles, 1):
         when = article.published.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         lines = [f"{number}. {article.title}", "   " + " · ".join(x for x in (article.source_name, when) if x)]
@@ -28,8 +27,3 @@ def reply_text(reply: Reply, zone: ZoneInfo) -> str:
             lines.append(f"   {article.url or article.path}")
         parts.append("\n".join(lines))
     return "\n".join(parts)
-
-
-def digest_text(digest: DailyDigest) -> str:
-    """A daily digest as plain text."""
-    return render_daily(digest)

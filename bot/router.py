@@ -228,6 +228,8 @@ class Router:
     def parse_filter(self, argument: str) -> DigestFilter:
         """`金融, 每经网, 比特币, !广告`: known categories and sources by name (or with
         `cat:` / `source:`), `!word` excluded, anything else a keyword."""
+        if not argument.strip():
+            return DigestFilter()  # everything: no need to read the known names
         with self.store.connect() as conn:
             categories = {c for (c,) in conn.execute(sa.select(articles.c.category).distinct()) if c}
             names = {s for (s,) in conn.execute(sa.select(articles.c.source_name).distinct()) if s}

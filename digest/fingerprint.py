@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .text import normalise
+
 BITS = 64
 NEAR_BITS = 3  # Manku et al.: 3 of 64 bits separates near-duplicates from other pages
 MIN_FEATURES = 24  # fewer distinct words than this and SimHash is noise: exact match only
 NO_BAND = -1  # the bands of a text too short to fingerprint: never equal to a real band
 _FIELD = 24  # bits per counter in the packed SimHash accumulator (2**24 distinct words)
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|src|share_\w+|fbclid|gclid)$", re.I)
-_NORMALISE = re.compile(r"[\W_]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -47,7 +48,7 @@ def canonical_url(url: str | None) -> str | None:
 
 def content_hash(title: str, body: str) -> str:
     """SHA-1 of the title and body with punctuation, spacing and case removed."""
-    text = _NORMALISE.sub("", title).lower() + "\n" + _NORMALISE.sub("", body).lower()
+    text = normalise(title) + "\n" + normalise(body)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 

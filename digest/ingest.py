@@ -135,16 +135,9 @@ class Ingestor:
         """Poll every source now (folders, files, feed URLs), registering new ones."""
         report = IngestReport()
         for raw in locations:
-            try:
-                kind = sources.kind_of(raw)
-            except DigestError as exc:
-                log.warning("source %s: %s", raw, exc)
-                report.fail(raw, str(exc).removeprefix(f"{raw}: "))
-                continue
-            location = sources.normalise_location(raw)
-            with self.store.begin() as conn:
-                source_id = sources.register(conn, location, kind)
-            report.merge(self.poll(source_id, location, kind))
+            source = self._register(raw, report)
+            if source is not None:
+                report.merge(self.poll(*source))
         return report
 
     def poll_due(self, locations: Iterable[str]) -> IngestReport:
@@ -152,20 +145,28 @@ class Ingestor:
         now = self.clock()
         report = IngestReport()
         for raw in locations:
-            try:
-                kind = sources.kind_of(raw)
-            except DigestError as exc:
-                report.fail(raw, str(exc).removeprefix(f"{raw}: "))
+            source = self._register(raw, report)
+            if source is None:
                 continue
-            location = sources.normalise_location(raw)
-            with self.store.begin() as conn:
-                source_id = sources.register(conn, location, kind)
+            with self.store.connect() as conn:
                 due = conn.execute(
-                    sa.select(sources.sources.c.next_poll_at).where(sources.sources.c.id == source_id)
+                    sa.select(sources.sources.c.next_poll_at).where(sources.sources.c.id == source[0])
                 ).scalar()
             if due is None or due <= now:
-                report.merge(self.poll(source_id, location, kind))
+                report.merge(self.poll(*source))
         return report
+
+    def _register(self, raw: str, report: IngestReport) -> tuple[int, str, str] | None:
+        # (id, location, kind) of the source `raw` names, added when new; None, reported, if it names none
+        try:
+            kind = sources.kind_of(raw)
+        except DigestError as exc:
+            log.warning("source %s: %s", raw, exc)
+            report.fail(raw, str(exc).removeprefix(f"{raw}: "))
+            return None
+        location = sources.normalise_location(raw)
+        with self.store.begin() as conn:
+            return sources.register(conn, location, kind), location, kind
 
     def poll(self, source_id: int, location: str, kind: str) -> IngestReport:
         """Read one source now and record how it went."""

@@ -93,7 +93,8 @@ def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
 
 def _covering_pairs(word: str) -> tuple[str, ...]:
     # the two-character words inside `word`, when together they cover all of it
-    starts = [i for i in range(len(word) - 1) if word[i : i + 2] in subwords(word)]
+    inside = set(subwords(word))
+    starts = [i for i in range(len(word) - 1) if word[i : i + 2] in inside]
     covered = {j for i in starts for j in (i, i + 1)}
     return tuple(dict.fromkeys(word[i : i + 2] for i in starts)) if len(covered) == len(word) else ()
 

@@ -139,7 +139,7 @@ def search(
         else:
             rows, total = _by_text(conn, query, offset, limit)
             matched = total
-        found = _load(conn, [row.id for row in rows])
+    found = store.articles([row.id for row in rows])
     hits = [
         Hit(found[row.id], snippet(found[row.id], query.terms + query.chars), float(row.score or 0))
         for row in rows
@@ -247,13 +247,6 @@ def _tsquery(groups: Groups) -> Any:
             either = alternative(words) if either is None else either.op("||")(alternative(words))
         expression = either if expression is None else expression.op("&&")(either)
     return expression
-
-
-def _load(conn: Connection, ids: Sequence[int]) -> dict[int, StoredArticle]:
-    if not ids:
-        return {}
-    rows = conn.execute(sa.select(articles).where(articles.c.id.in_(list(ids))))
-    return {row.id: StoredArticle.from_row(row) for row in rows}
 
 
 def snippet(article: StoredArticle, words: Sequence[str], width: int = SNIPPET_CHARS) -> Snippet:

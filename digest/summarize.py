@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .article import Article, Block
 from .boilerplate import is_boilerplate
-from .text import idf_default, idf_table, is_number, keywords, split_clauses, split_sentences, tokenize
+from .text import idf_default, idf_table, is_number, keywords, normalise, split_clauses, split_sentences, tokenize
 
 DEFAULT_MAX_CHARS = 200
 _POSITION_WEIGHT = 0.3
@@ -40,7 +40,6 @@ _SENTENCE_LENGTH_EXPONENT = 0.5
 _CLAUSE_LENGTH_EXPONENT = 0.75
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
 _MIN_CHARS = 6  # shorter units (姓名：, 第一，, 一季度，) are fragments, not news
-_NORMALISE = re.compile(r"[\W_]+")
 # Clauses that only say who speaks ("据新华社报道，", "负责人表示：") carry no news, and
 # joined to another sentence's clause they would attribute it to the wrong speaker.
 _ATTRIBUTION = re.compile(
@@ -104,16 +103,16 @@ def _sentences(blocks: Sequence[Block]) -> list[tuple[str | None, str]]:
 
 
 def _build(title: str, sentences: list[tuple[str | None, str]], clauses: bool) -> Document:
-    title_key = _key(title)
+    title_key = normalise(title)
     units: list[Sentence] = []
     for section, sentence in sentences:
-        if _key(sentence) == title_key or is_boilerplate(sentence.strip()):
+        if normalise(sentence) == title_key or is_boilerplate(sentence.strip()):
             continue
         for raw in split_clauses(sentence) if clauses else [sentence]:
             text = raw.strip()
             if clauses and _ATTRIBUTION.search(text):
                 continue
-            if len(_key(text)) >= _MIN_CHARS:
+            if len(normalise(text)) >= _MIN_CHARS:
                 units.append(Sentence(text=text, index=len(units), section=section))
     return Document(
         title=title,
@@ -227,7 +226,3 @@ def _scores(document: Document) -> list[float]:
 
 def _overlap(words: set[str], other: set[str]) -> float:
     return len(words & other) / len(words) if words else 1.0
-
-
-def _key(text: str) -> str:
-    return _NORMALISE.sub("", text).lower()

@@ -39,6 +39,7 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 _TOKEN_SKIP = re.compile(r"^[\W_]+$")  # punctuation and whitespace
 _NUMBER = re.compile(r"^[\d.,%％]+$")
+_NORMALISE = re.compile(r"[\W_]+")
 _CHINESE = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
@@ -130,6 +131,11 @@ def subwords(word: str) -> list[str]:
     if len(word) > 3:
         out += [word[i : i + 3] for i in range(len(word) - 2) if freq.get(word[i : i + 3])]
     return out
+
+
+def normalise(text: str) -> str:
+    """`text` without punctuation, spacing or case: what two tellings must share to be one."""
+    return _NORMALISE.sub("", text).lower()
 
 
 def is_number(token: str) -> bool:
