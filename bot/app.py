@@ -41,7 +41,7 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     runtime = Runtime(store, config, adapters)
     health = _serve_health(runtime, config.health_port) if config.health_port else None
     try:
-        await runtime.poll()  # commands answered from the first second see the sources
+        await runtime.run_job("poll")  # commands answered from the first second see the sources
         runtime.start()  # its first sends come a few seconds later, when the adapters are up
         for adapter in adapters.values():
             await adapter.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -40,11 +41,13 @@ class Chat:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A chat's daily digest: whether it is on, and what it filters."""
+    """A chat's daily digest: whether it is on, what it filters, and where it stands."""
 
     chat_id: int
     filter: DigestFilter = DigestFilter()
     active: bool = True
+    active_since: datetime | None = None  # when it was last turned on
+    digested_until: datetime | None = None  # where the last scheduled digest ended; None: none yet
 
 
 def ensure_chat(store: Store, platform: str, chat_ref: str, *, kind: str = "private", title: str | None = None) -> Chat:
@@ -79,19 +82,28 @@ def update_chat(store: Store, chat: Chat, **changes: Any) -> Chat:
     return replace(chat, **changes)
 
 
-def subscribe(store: Store, chat: Chat, wanted: DigestFilter) -> Subscription:
-    """Turn the chat's daily digest on, with `wanted` as its filter."""
-    values = {
+def subscribe(store: Store, chat: Chat, wanted: DigestFilter, *, now: datetime | None = None) -> Subscription:
+    """Turn the chat's daily digest on, with `wanted` as its filter. A digest that was on
+    keeps its place (a new filter applies from the next digest); one turned on again
+    starts afresh, like a first subscription (what it already had is never sent again)."""
+    now = now or datetime.now(timezone.utc)
+    values: dict[str, Any] = {
         "categories": list(wanted.categories),
         "sources": list(wanted.sources),
         "keywords": list(wanted.keywords),
         "excluded": list(wanted.excluded),
         "active": True,
     }
+    was_on = subscriptions.c.active.is_(True)
     with store.begin() as conn:
-        statement = insert(conn, subscriptions).values(chat_id=chat.id, created_at=datetime.now(timezone.utc), **values)
-        conn.execute(statement.on_conflict_do_update(index_elements=["chat_id"], set_=values))
-    return Subscription(chat.id, wanted, True)
+        statement = insert(conn, subscriptions).values(chat_id=chat.id, created_at=now, active_since=now, **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=["chat_id"], set_={
+            **values,
+            "active_since": sa.case((was_on, subscriptions.c.active_since), else_=now),
+            "digested_until": sa.case((was_on, subscriptions.c.digested_until), else_=None),
+        }))
+        row = conn.execute(sa.select(subscriptions).where(subscriptions.c.chat_id == chat.id)).one()
+    return _subscription(row)
 
 
 def unsubscribe(store: Store, chat: Chat) -> bool:
@@ -116,7 +128,8 @@ def subscribed_chats(store: Store) -> list[tuple[Chat, Subscription]]:
     """Every active chat with an active subscription."""
     query = (
         sa.select(chats, subscriptions.c.categories, subscriptions.c.sources, subscriptions.c.keywords,
-                  subscriptions.c.excluded, subscriptions.c.active.label("sub_active"), subscriptions.c.chat_id)
+                  subscriptions.c.excluded, subscriptions.c.active.label("sub_active"), subscriptions.c.chat_id,
+                  subscriptions.c.active_since, subscriptions.c.digested_until, subscriptions.c.created_at.label("sub_created"))
         .join(subscriptions, subscriptions.c.chat_id == chats.c.id)
         .where(chats.c.active.is_(True), subscriptions.c.active.is_(True))
         .order_by(chats.c.id)
@@ -129,4 +142,16 @@ def _subscription(row: Any) -> Subscription:
     m = row._mapping
     wanted = DigestFilter(tuple(m["categories"]), tuple(m["sources"]), tuple(m["keywords"]), tuple(m["excluded"]))
     active = m["sub_active"] if "sub_active" in m else m["active"]
-    return Subscription(m["chat_id"], wanted, bool(active))
+    created = m["sub_created"] if "sub_created" in m else m["created_at"]
+    return Subscription(m["chat_id"], wanted, bool(active), m["active_since"] or created, m["digested_until"])
+
+
+def zone_of(chat: Chat, default: str) -> ZoneInfo:
+    """The chat's time zone; the default when it has none or tzdata no longer knows it
+    (the caller can tell: the key then differs from `chat.timezone`)."""
+    if chat.timezone:
+        try:
+            return ZoneInfo(chat.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(default)

@@ -48,7 +48,7 @@ class ConsoleAdapter:
         chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT, title="console")
         self._chat_id = chat.id
         if chat_store.subscription(self.router.store, chat) is None:
-            chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""))
+            chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""), now=self.router.clock())
         self._write(_PROMPT_HINT)
         self._task = asyncio.create_task(self._read())
 

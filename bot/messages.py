@@ -14,7 +14,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "可用命令：\n"
             "/search 关键词 — 搜索新闻（可加 source:来源 cat:分类 since:7d）\n"
             "/latest [n] — 最新 n 篇\n"
-            "/digest — 现在发送今天的摘要\n"
+            "/digest [日期] — 自上次摘要以来的新文章（或某一天的文章）\n"
             "/subscribe [分类, 来源, 关键词, !排除词] — 订阅每日摘要\n"
             "/unsubscribe — 取消订阅\n"
             "/settings — 查看订阅与时间\n"
@@ -26,7 +26,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Commands:\n"
             "/search words — search the news (filters: source:NAME cat:CATEGORY since:7d)\n"
             "/latest [n] — the n newest articles\n"
-            "/digest — today's digest, now\n"
+            "/digest [date] — what is new since the last digest (or a day's articles)\n"
             "/subscribe [categories, sources, keywords, !excluded] — get the daily digest\n"
             "/unsubscribe — stop the daily digest\n"
             "/settings — what this chat gets and when\n"
@@ -42,7 +42,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},
     "latest_usage": {"zh": "用法：/latest [1-20]", "en": "Usage: /latest [1-20]"},
     "latest_none": {"zh": "还没有文章。", "en": "No articles yet."},
-    "digest_empty": {"zh": "{date} 还没有新文章。", "en": "No new articles for {date} yet."},
+    "digest_empty": {"zh": "自 {since} 以来还没有新文章。", "en": "Nothing new since {since}."},
+    "digest_day_empty": {"zh": "{date} 没有文章。", "en": "No articles published on {date}."},
+    "digest_usage": {"zh": "用法：/digest 或 /digest YYYY-MM-DD，例如 /digest 2021-04-20",
+                     "en": "Usage: /digest or /digest YYYY-MM-DD, e.g. /digest 2021-04-20"},
     "subscribed": {
         "zh": "已订阅：每天 {time}（{tz}）发送摘要。{filter}",
         "en": "Subscribed: the digest comes every day at {time} ({tz}). {filter}",

@@ -13,21 +13,23 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from digest.compose import DailyDigest, DigestFilter, compose_daily
+from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.query import QueryError
 from digest.schema import articles, chats, deliveries, sources, subscriptions
 from digest.search import SearchPage, search
 from digest.store import Store, StoredArticle
 
 from . import chats as chat_store
+from . import outbox
 from .chats import Chat
 from .config import BotConfig, parse_time
 from .messages import LANGUAGES, say
+from .schedule import on_demand_window
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +154,34 @@ class Router:
         return Reply(language=chat.language, articles=tuple(newest))
 
     def _digest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        # `/digest`: what arrived since the chat's last digest (not consumed: the scheduled
+        # digest still brings it); `/digest 2021-04-20`: what was published that day.
         zone = self._zone(chat)
-        day = self.clock().astimezone(zone).date()
         current = chat_store.subscription(self.store, chat)
-        wanted = current.filter if current is not None else None
-        digest = compose_daily(self.store, day, zone, digest_filter=wanted)
+        wanted = current.filter if current is not None and current.active else None
+        if argument:
+            try:
+                day = date.fromisoformat(argument.strip())
+            except ValueError:
+                return Reply(say("digest_usage", chat.language), chat.language)
+            digest = compose(self.store, Window.calendar_day(day, zone), digest_filter=wanted)
+            if digest.empty:
+                return Reply(say("digest_day_empty", chat.language, date=day.isoformat()), chat.language)
+            return Reply(language=chat.language, digest=digest)
+        now = self.clock()
+        until = current.digested_until if current is not None and current.active else None
+        since = current.active_since if current is not None and current.active else None
+        window = on_demand_window(now=now, zone=zone, digested_until=until, active_since=since)
+        seen = outbox.already_had(self.store, chat.id, compose(self.store, window, digest_filter=wanted).related)
+        digest = compose(self.store, window, digest_filter=wanted, seen=seen)
         if digest.empty:
-            return Reply(say("digest_empty", chat.language, date=day.isoformat()), chat.language)
+            when = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            return Reply(say("digest_empty", chat.language, since=when), chat.language)
         return Reply(language=chat.language, digest=digest)
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         wanted = self.parse_filter(argument)
-        chat_store.subscribe(self.store, chat, wanted)
+        chat_store.subscribe(self.store, chat, wanted, now=self.clock())
         text = say("subscribed", chat.language, time=self._time_of(chat), tz=self._zone(chat).key,
                    filter=self._describe(wanted, chat.language))
         return Reply(text, chat.language)
@@ -262,7 +280,7 @@ class Router:
                                       title=message.chat_title)
 
     def _zone(self, chat: Chat) -> ZoneInfo:
-        return ZoneInfo(chat.timezone or self.config.timezone)
+        return chat_store.zone_of(chat, self.config.timezone)
 
     def _time_of(self, chat: Chat) -> str:
         return chat.digest_time or self.config.digest_time

@@ -1,5 +1,7 @@
 """The bot's three recurring jobs: poll the sources, queue the digests that are due, and
-drain the outbox through the adapters. APScheduler 3 runs them on the bot's event loop.
+drain the outbox through the adapters. APScheduler 3 runs them on the bot's event loop,
+each from the start on its own interval; `health()` shows when each last ran, how it
+went and when it runs next, so a job that stopped is seen.
 
 Each process runs its own scheduler with an in-memory job store (a shared job store
 would fire twice); what a job does is decided in the database, so several processes on
@@ -10,56 +12,95 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from digest.compose import compose_daily
+from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.ingest import Ingestor
 from digest.store import Store
 
 from . import chats as chat_store
 from . import outbox
 from .adapter import Adapter, ChatGone, ChatMigrated, RetryAfter, SendError
-from .chats import Chat
+from .chats import Chat, Subscription
 from .config import BotConfig
 from .pacing import Pacer
+from .schedule import due_digest
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 2
-MAX_ATTEMPTS = 5
+QUEUE_SECONDS = 60
+MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 8 hours
+MAX_BACKOFF = timedelta(hours=1)
+_FAILING_RUNS = 3  # a job that failed this many times in a row is unhealthy
+
+
+class Reporter(Protocol):
+    """Where a failed job is reported (bot/errors.py's ErrorReporter)."""
+
+    def report(self, event: str, exc: BaseException | None = None, *, chat: str | None = None,
+               command: str | None = None) -> None: ...
+
+
+@dataclass
+class JobState:
+    """How a recurring job has been going, for /healthz."""
+
+    every: float  # seconds between runs
+    runs: int = 0
+    failures_in_a_row: int = 0
+    last_start: float | None = None  # time.time()
+    last_seconds: float | None = None
+    last_error: str | None = None
+    running: bool = False
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a part that failed `attempts` times waits: 1, 2, 4… minutes, at most an hour."""
+    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 class Runtime:
     """Owns the scheduler and the jobs; adapters are registered by platform."""
 
     def __init__(self, store: Store, config: BotConfig, adapters: dict[str, Adapter], *,
-                 clock: Callable[[], datetime] | None = None, pacer: Pacer | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, pacer: Pacer | None = None,
+                 reporter: Reporter | None = None) -> None:
         self.store = store
         self.config = config
         self.adapters = adapters
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.pacer = pacer or Pacer()
+        self.reporter = reporter
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self.jobs: dict[str, JobState] = {
+            "poll": JobState(self.config.settings.poll_minutes * 60.0),
+            "queue_due": JobState(QUEUE_SECONDS),
+            "drain": JobState(DRAIN_SECONDS),
+        }
         self._draining = asyncio.Lock()
-        self._jobs: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unknown_zones: set[int] = set()  # chats whose zone was reported unknown
 
     def start(self) -> None:
-        """Schedule the jobs and start the scheduler (the caller has polled once already)."""
+        """Schedule the jobs and start the scheduler (the caller has polled once already).
+
+        Every job gets its first run time: APScheduler 3 adds a job whose `next_run_time`
+        is None *paused*, and a paused job never runs.
+        """
         now = datetime.now(timezone.utc)
-        jobs = [
-            (self.poll, {"minutes": self.config.settings.poll_minutes}, None),
-            (self.queue_due, {"minutes": 1}, now + timedelta(seconds=1)),
-            (self.drain, {"seconds": DRAIN_SECONDS}, None),
-        ]
-        for job, every, first in jobs:
-            self.scheduler.add_job(self._guarded, "interval", args=[job], id=job.__name__, next_run_time=first,
-                                   max_instances=1, coalesce=True, **every)
+        first = {"poll": now + timedelta(seconds=self.jobs["poll"].every), "queue_due": now + timedelta(seconds=1),
+                 "drain": now + timedelta(seconds=DRAIN_SECONDS)}
+        for name, state in self.jobs.items():
+            self.scheduler.add_job(self.run_job, "interval", args=[name], id=name, next_run_time=first[name],
+                                   seconds=state.every, max_instances=1, coalesce=True, misfire_grace_time=None)
         self.scheduler.start()
 
     async def stop(self, grace: float = 30.0) -> None:
@@ -68,24 +109,37 @@ class Runtime:
         if not self.scheduler.running:
             return
         self.scheduler.pause()
-        if self._jobs:
-            _, pending = await asyncio.wait(set(self._jobs), timeout=grace)
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             if pending:
                 log.warning("%d job(s) still running after %g s: cancelled", len(pending), grace)
         self.scheduler.shutdown(wait=False)
 
-    async def _guarded(self, job: Callable[[], Any]) -> None:
-        # one failing run is logged and the job runs again next time; shutdown waits for it
+    async def run_job(self, name: str) -> None:
+        """Run one job once, recording how it went; a failure is reported and the job
+        runs again at its next time. Shutdown waits for a run in progress."""
+        job: Callable[[], Awaitable[Any]] = getattr(self, name)
+        state = self.jobs[name]
         task = asyncio.current_task()
         if task is not None:
-            self._jobs.add(task)
+            self._tasks.add(task)
+        state.running, state.last_start, started = True, time.time(), time.monotonic()
         try:
             await job()
-        except Exception:
-            log.exception("job %s failed", getattr(job, "__name__", job))
+        except Exception as exc:
+            state.failures_in_a_row += 1
+            state.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            if self.reporter is not None:
+                self.reporter.report(f"job {name}", exc)
+            else:
+                log.error("job %s failed: %s", name, state.last_error, exc_info=log.isEnabledFor(logging.DEBUG))
+        else:
+            state.failures_in_a_row, state.last_error = 0, None
         finally:
+            state.runs += 1
+            state.running, state.last_seconds = False, round(time.monotonic() - started, 3)
             if task is not None:
-                self._jobs.discard(task)
+                self._tasks.discard(task)
 
     async def poll(self) -> None:
         """Ingest what is new in the configured sources whose backoff has passed."""
@@ -96,37 +150,62 @@ class Runtime:
             log.warning("poll: %s: %s", where, reason)
 
     async def queue_due(self) -> int:
-        """Compose and queue every digest whose time has come; returns how many chats got one."""
-        now = self.clock()
-        queued = 0
-        composed: dict[tuple[Any, ...], Any] = {}  # chats with the same day, zone and filter share one
-        for chat, subscription in chat_store.subscribed_chats(self.store):
-            adapter = self.adapters.get(chat.platform)
-            if adapter is None:
-                continue
-            day = self.due_day(chat, now)
-            if day is None or outbox.has_digest(self.store, chat.id, day):
-                continue
-            zone = ZoneInfo(chat.timezone or self.config.timezone)
-            key = (day, zone.key, subscription.filter, chat.platform, chat.language)
-            if key not in composed:
-                digest = await asyncio.to_thread(compose_daily, self.store, day, zone, digest_filter=subscription.filter)
-                composed[key] = [] if digest.empty else adapter.digest_parts(digest, chat.language)
-            parts = composed[key]
-            if outbox.enqueue(self.store, chat.id, day, parts, now):
-                queued += 1
-                log.info("chat %s:%s: digest of %s queued, %d part(s)", chat.platform, chat.chat_ref, day, len(parts))
-            elif not parts:
-                log.info("chat %s:%s: nothing new on %s, no digest", chat.platform, chat.chat_ref, day)
+        """Compose and record every digest whose time has come; returns how many chats got one."""
+        queued = await asyncio.to_thread(self._queue_due, self.clock())
         if queued:
             await self.drain()
         return queued
 
-    def due_day(self, chat: Chat, now: datetime) -> date | None:
-        """The chat's local date, when its digest time has passed today."""
-        local = now.astimezone(ZoneInfo(chat.timezone or self.config.timezone))
-        hour, minute = (int(x) for x in (chat.digest_time or self.config.digest_time).split(":"))
-        return local.date() if (local.hour, local.minute) >= (hour, minute) else None
+    def _queue_due(self, now: datetime) -> int:
+        # In a thread: composing reads the store. Chats whose digests cover the same window
+        # with the same filter share one composition, unless one already had a story in it.
+        queued = 0
+        shared: dict[tuple[Any, ...], tuple[DailyDigest, list[dict[str, Any]]]] = {}
+        for chat, subscription in chat_store.subscribed_chats(self.store):
+            adapter = self.adapters.get(chat.platform)
+            if adapter is None:
+                continue
+            try:
+                queued += self._queue_chat(chat, subscription, adapter, now, shared)
+            except Exception as exc:  # one chat's failure must not hold up the others' digests
+                if self.reporter is not None:
+                    self.reporter.report("digest", exc, chat=f"{chat.platform}:{chat.chat_ref}")
+                else:
+                    log.error("chat %s:%s: digest not queued: %s", chat.platform, chat.chat_ref, exc)
+        return queued
+
+    def _queue_chat(self, chat: Chat, subscription: Subscription, adapter: Adapter, now: datetime,
+                    shared: dict[tuple[Any, ...], tuple[DailyDigest, list[dict[str, Any]]]]) -> int:
+        zone = chat_store.zone_of(chat, self.config.timezone)
+        if chat.timezone and zone.key != chat.timezone and chat.id not in self._unknown_zones:
+            self._unknown_zones.add(chat.id)
+            log.warning("chat %s:%s: time zone %r is unknown to tzdata; its digest follows %s",
+                        chat.platform, chat.chat_ref, chat.timezone, zone.key)
+        due = due_digest(now=now, at=chat.digest_time or self.config.digest_time, zone=zone,
+                         digested_until=subscription.digested_until,
+                         active_since=subscription.active_since or now)
+        if due is None:
+            return 0
+        key = (due.window, subscription.filter, chat.platform, chat.language)
+        if key not in shared:
+            shared[key] = self._compose(due.window, subscription.filter, adapter, chat.language, frozenset())
+        digest, parts = shared[key]
+        had = outbox.already_had(self.store, chat.id, digest.related)
+        if had:  # this chat already had some of these stories: its own digest
+            digest, parts = self._compose(due.window, subscription.filter, adapter, chat.language, frozenset(had))
+        where = f"chat {chat.platform}:{chat.chat_ref}"
+        if outbox.record_digest(self.store, chat.id, digest, parts, now) is None:
+            return 0  # another process (or an earlier run) recorded it
+        if digest.empty:
+            log.info("%s: nothing new for the digest of %s", where, due.digest_date)
+            return 0
+        log.info("%s: digest of %s queued: %d stories, %d part(s)", where, due.digest_date, digest.considered, len(parts))
+        return 1
+
+    def _compose(self, window: Window, wanted: DigestFilter, adapter: Adapter, language: str,
+                 seen: frozenset[int]) -> tuple[DailyDigest, list[dict[str, Any]]]:
+        digest = compose(self.store, window, digest_filter=wanted, seen=seen)
+        return digest, ([] if digest.empty else adapter.digest_parts(digest, language))
 
     async def drain(self) -> int:
         """Send every claimable part, chats side by side, each chat's parts in order."""
@@ -167,11 +246,15 @@ class Runtime:
                     outbox.give_up(self.store, chat.id, str(exc))
                     return sent
                 except SendError as exc:
-                    log.warning("chat %s:%s: part %d not sent: %s", chat.platform, chat.chat_ref, delivery.part, exc)
                     if delivery.attempts >= MAX_ATTEMPTS:
+                        log.error("chat %s:%s: part %d not sent after %d attempts, given up: %s",
+                                  chat.platform, chat.chat_ref, delivery.part, delivery.attempts, exc)
                         outbox.give_up(self.store, chat.id, str(exc))
                     else:
-                        outbox.retry_at(self.store, delivery.id, self.clock() + timedelta(minutes=delivery.attempts), str(exc))
+                        wait = retry_delay(delivery.attempts)
+                        log.warning("chat %s:%s: part %d not sent (attempt %d, retry in %s): %s", chat.platform,
+                                    chat.chat_ref, delivery.part, delivery.attempts, wait, exc)
+                        outbox.retry_at(self.store, delivery, self.clock() + wait, str(exc))
                     return sent
                 # in a thread: the commit must not hold up the other chats' sends
                 await asyncio.to_thread(outbox.mark_sent, self.store, delivery.id, message_id, self.clock())
@@ -180,12 +263,34 @@ class Runtime:
         return sent
 
     def health(self) -> dict[str, Any]:
-        """The store's and each adapter's state, for /healthz."""
+        """The store's, each job's and each adapter's state, for /healthz."""
         try:
             self.store.count_articles()
             store_state: dict[str, Any] = {"ok": True, "dialect": self.store.dialect}
         except Exception as exc:  # the health check reports, never raises
             store_state = {"ok": False, "error": str(exc).splitlines()[0]}
         adapters = {name: adapter.health() for name, adapter in self.adapters.items()}
-        ok = store_state["ok"] and all(a.get("ok") for a in adapters.values())
-        return {"ok": ok, "store": store_state, "adapters": adapters, "scheduler": self.scheduler.running}
+        jobs = {name: self._job_health(name, state) for name, state in self.jobs.items()}
+        ok = (store_state["ok"] and self.scheduler.running and all(a.get("ok") for a in adapters.values())
+              and all(j["ok"] for j in jobs.values()))
+        return {"ok": ok, "store": store_state, "scheduler": self.scheduler.running, "jobs": jobs, "adapters": adapters}
+
+    def _job_health(self, name: str, state: JobState) -> dict[str, Any]:
+        # A job is well when it is scheduled, not overdue and not failing run after run.
+        job = self.scheduler.get_job(name) if self.scheduler.running else None
+        next_run = job.next_run_time if job is not None else None
+        now = time.time()
+        overdue = next_run is None or next_run.timestamp() < now - max(state.every, 60)
+        stuck = state.running and state.last_start is not None and now - state.last_start > max(4 * state.every, 600)
+        return {
+            "ok": not overdue and not stuck and state.failures_in_a_row < _FAILING_RUNS,
+            "last_run": _iso(state.last_start),
+            "outcome": "running" if state.running else ("never run" if not state.runs else (
+                "ok" if state.last_error is None else f"failed: {state.last_error}")),
+            "failures_in_a_row": state.failures_in_a_row,
+            "next_run": next_run.astimezone(timezone.utc).isoformat(timespec="seconds") if next_run else None,
+        }
+
+
+def _iso(stamp: float | None) -> str | None:
+    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds") if stamp is not None else None

@@ -73,7 +73,7 @@ class TelegramAdapter:
         for channel in self.config.telegram_channels:  # they get the digest without subscribing
             chat = chat_store.ensure_chat(self.router.store, self.platform, channel, kind="channel")
             if chat_store.subscription(self.router.store, chat) is None:
-                chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""))
+                chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""), now=self.router.clock())
         await app.start()
         assert app.updater is not None
         if self.config.telegram_webhook_url:

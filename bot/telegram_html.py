@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
+from digest.plaintext import covers
 from digest.search import SearchPage
 
 MAX_UNITS = 4096
@@ -102,13 +103,23 @@ def digest_messages(digest: DailyDigest, language: str = "zh") -> list[str]:
     """A daily digest as Telegram HTML messages, in order."""
     title = f"{digest.day.isoformat()} 每日摘要" if language == "zh" else f"Daily digest, {digest.day.isoformat()}"
     blocks: list[list[Piece]] = [[tag_piece("b", title)]]
+    if digest.kind != "day":
+        blocks[0] += [text_piece("\n"), tag_piece("i", covers(digest, language))]
     for section in digest.sections:
         blocks.append([tag_piece("b", f"【{section.category}】")])
         blocks.extend(_item(item, language) for item in section.items)
+    if digest.titles:
+        blocks.append([tag_piece("b", "【更多】" if language == "zh" else "More")])
+        blocks.extend(_title(item) for item in digest.titles)
     if digest.left_out:
-        more = f"另有 {digest.left_out} 篇未列出。" if language == "zh" else f"{digest.left_out} more not listed."
+        more = (f"另有 {digest.left_out} 篇未列出，可用 /search 查找。" if language == "zh"
+                else f"{digest.left_out} more not listed; /search finds them.")
         blocks.append([text_piece(more)])
     return pack(blocks)
+
+
+def _title(item: DigestItem) -> list[Piece]:
+    return [text_piece("• "), tag_piece("a", item.title, href=item.url) if item.url else text_piece(item.title)]
 
 
 def _item(item: DigestItem, language: str) -> list[Piece]:

@@ -1,4 +1,10 @@
-"""The daily digest: one day's articles in a chat's time zone, ranked, grouped by category.
+"""The digest: the articles of a window, filtered, near-duplicates folded, ranked, grouped
+by category.
+
+A window is what a digest covers. A chat's scheduled digest holds what was stored since
+its previous one (`Window.since`); its first holds the day before it (`Window.first`);
+the calendar view holds what was published on a date (`Window.calendar_day`). Which
+windows a chat gets is the bot's business; this module only composes one.
 
 A platform-neutral value: the renderers (console text, Telegram HTML, Slack blocks)
 format it and split it to their limits.
@@ -14,8 +20,8 @@ Ranking, and why:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,8 +31,65 @@ import sqlalchemy as sa
 from .schema import articles
 from .store import Store, StoredArticle
 
-DEFAULT_MAX_ITEMS = 12
+DEFAULT_MAX_ITEMS = 12  # stories shown with their summaries
+MAX_TITLES = 30  # stories beyond those, shown by title; the rest are counted
+FIRST_LOOKBACK = timedelta(hours=24)  # a chat's first digest: what was published in the day before
 OTHER = "其他"  # the section of articles without a category
+
+SINCE, FIRST, DAY = "since", "first", "day"
+ITEM, TITLE, FOLDED, COUNTED = "item", "title", "folded", "counted"  # how an article is in a digest
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which articles a digest covers, and the time zone it is shown in."""
+
+    kind: str  # SINCE: stored in [start, end); FIRST: stored before end, published (or stored) in the day before; DAY: published in [start, end)
+    start: datetime
+    end: datetime
+    timezone: str
+    stored_since: datetime | None = None  # FIRST: also what was stored since then (the subscription)
+
+    @classmethod
+    def since(cls, start: datetime, end: datetime, tz: ZoneInfo) -> Window:
+        """What was stored (first ingested) from `start` until `end`."""
+        return cls(SINCE, start, end, tz.key)
+
+    @classmethod
+    def first(cls, end: datetime, tz: ZoneInfo, stored_since: datetime | None = None) -> Window:
+        """A chat's first digest: published in the 24 hours before `end`, or stored since
+        `stored_since` (it subscribed then), and stored before `end`."""
+        return cls(FIRST, end - FIRST_LOOKBACK, end, tz.key, stored_since)
+
+    @classmethod
+    def calendar_day(cls, day: date, tz: ZoneInfo) -> Window:
+        """What was published on `day` in `tz`, midnight to midnight."""
+        start, end = day_window(day, tz)
+        return cls(DAY, start, end, tz.key)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone as a `ZoneInfo`."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def day(self) -> date:
+        """The date the digest is labelled with: the calendar day, or the day it ends."""
+        if self.kind == DAY:
+            return self.start.astimezone(self.zone).date()
+        return (self.end - timedelta(microseconds=1)).astimezone(self.zone).date()
+
+    def where(self) -> Any:
+        """The SQL condition on `articles` that selects the window."""
+        a = articles.c
+        if self.kind == SINCE:
+            return sa.and_(a.ingested_at >= self.start, a.ingested_at < self.end)
+        if self.kind == DAY:
+            return sa.and_(a.published >= self.start, a.published < self.end)
+        recent = a.published >= self.start
+        if self.stored_since is not None:
+            recent = sa.or_(recent, a.ingested_at >= self.stored_since)
+        return sa.and_(a.ingested_at < self.end, recent)
 
 
 @dataclass(frozen=True)
@@ -73,7 +136,8 @@ class DigestItem:
     url: str | None = None
     path: str | None = None
     also_reported: int = 0  # near-duplicates folded into this item
-    centrality: float = 0.0  # share of the day's articles on its keywords (see the module doc)
+    centrality: float = 0.0  # share of the window's articles on its keywords (see the module doc)
+    date_only: bool = False  # the article gave a date without a time of day
 
 
 @dataclass(frozen=True)
@@ -86,56 +150,49 @@ class DigestSection:
 
 @dataclass(frozen=True)
 class DailyDigest:
-    """A day's digest: the window it covers and its sections, best section first."""
+    """A digest: the window it covers and its sections, best section first."""
 
     day: date
     timezone: str
     start: datetime
     end: datetime
     sections: tuple[DigestSection, ...]
-    considered: int  # articles of the window that passed the filter
-    left_out: int  # of those, the ones beyond the item limit
+    considered: int  # stories of the window that passed the filter
+    left_out: int  # of those, the ones neither shown nor titled (only counted)
+    titles: tuple[DigestItem, ...] = ()  # stories beyond the summarised ones, shown by title
+    kind: str = DAY
+    # every article the digest holds, and how (ITEM, TITLE, FOLDED, COUNTED): what a chat has had
+    contents: tuple[tuple[int, str], ...] = ()
+    # the articles whose earlier delivery to a chat would change this digest (see `compose`)
+    related: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def items(self) -> list[DigestItem]:
-        """Every item, section by section."""
+        """Every summarised item, section by section."""
         return [item for section in self.sections for item in section.items]
 
     @property
     def empty(self) -> bool:
-        """True when the day had nothing for this digest (it is then not sent)."""
+        """True when the window had nothing for this digest (it is then not sent)."""
         return not self.sections
+
+    @property
+    def article_ids(self) -> list[int]:
+        """Every article the digest holds, in any role."""
+        return [article_id for article_id, _ in self.contents]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the digest."""
         return {
             "date": self.day.isoformat(),
             "timezone": self.timezone,
+            "window": self.kind,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "considered": self.considered,
             "left_out": self.left_out,
-            "sections": [
-                {
-                    "category": s.category,
-                    "items": [
-                        {
-                            "id": i.article_id,
-                            "title": i.title,
-                            "summary": list(i.summary),
-                            "headings": list(i.headings),
-                            "keywords": list(i.keywords),
-                            "source": i.source,
-                            "published": i.published.isoformat(),
-                            "url": i.url,
-                            "path": i.path,
-                            "also_reported": i.also_reported,
-                        }
-                        for i in s.items
-                    ],
-                }
-                for s in self.sections
-            ],
+            "sections": [{"category": s.category, "items": [_item_dict(i) for i in s.items]} for s in self.sections],
+            "titles": [_item_dict(i) for i in self.titles],
         }
 
 
@@ -154,60 +211,102 @@ def compose_daily(
     digest_filter: DigestFilter | None = None,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> DailyDigest:
-    """The digest of `day` in `tz`: near-duplicates folded in, filtered, ranked, grouped."""
-    start, end = day_window(day, tz)
-    found = _window(store, start, end)
+    """The calendar-day digest: what was published on `day` in `tz`."""
+    return compose(store, Window.calendar_day(day, tz), digest_filter=digest_filter, max_items=max_items)
+
+
+def compose(
+    store: Store,
+    window: Window,
+    *,
+    digest_filter: DigestFilter | None = None,
+    seen: Collection[int] = frozenset(),
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> DailyDigest:
+    """The digest of `window`: filtered, near-duplicates folded, ranked, grouped.
+
+    `seen` are the articles the chat already had. A near-duplicate whose first telling it
+    had is left out; one whose first telling it never had is news to it and stands for
+    the story. `related` on the result lists the ids `seen` is consulted for, so a caller
+    can share one digest among chats that had none of them.
+    """
+    found = _window(store, window)
     chosen = [a for a in found if digest_filter is None or digest_filter.matches(a)]
-    coverage = _coverage(store, [a.id for a in chosen])
-    centrality = _centrality(found)
-    items = sorted(
-        (_item(a, coverage.get(a.id, 0), centrality.get(a.id, 0.0)) for a in chosen),
-        key=lambda i: (-i.also_reported, -i.centrality, -i.published.timestamp(), i.article_id),
+    stories, folded = _fold(chosen, set(seen))
+    centrality = _centrality([a for a in found if a.duplicate_of is None or a.id in stories])
+    ranked = sorted(
+        (_item(a, len(folded.get(a.id, ())), centrality.get(a.id, 0.0)) for a in stories.values()),
+        key=_rank,
     )
-    kept = items[:max_items]
-    by_category: dict[str, list[DigestItem]] = {}
-    for item in kept:  # best first, so sections come out ordered by their best item
-        by_category.setdefault(item.category or OTHER, []).append(item)
+    shown, titled, counted = ranked[:max_items], ranked[max_items : max_items + MAX_TITLES], ranked[max_items + MAX_TITLES :]
+    contents = [(i.article_id, ITEM) for i in shown] + [(i.article_id, TITLE) for i in titled]
+    contents += [(i.article_id, COUNTED) for i in counted]
+    contents += [(d, FOLDED) for first in stories for d in folded.get(first, ())]
     return DailyDigest(
-        day=day,
-        timezone=tz.key,
-        start=start,
-        end=end,
-        sections=tuple(DigestSection(c, tuple(i)) for c, i in by_category.items()),
-        considered=len(chosen),
-        left_out=len(items) - len(kept),
+        day=window.day,
+        timezone=window.timezone,
+        start=window.start,
+        end=window.end,
+        sections=_sections(shown),
+        considered=len(ranked),
+        left_out=len(counted),
+        titles=tuple(titled),
+        kind=window.kind,
+        contents=tuple(contents),
+        related=frozenset(a.id for a in chosen) | {a.duplicate_of for a in chosen if a.duplicate_of is not None},
     )
 
 
-def _window(store: Store, start: datetime, end: datetime) -> list[StoredArticle]:
-    query = sa.select(articles).where(
-        articles.c.published >= start, articles.c.published < end, articles.c.duplicate_of.is_(None)
-    )
+def _window(store: Store, window: Window) -> list[StoredArticle]:
+    query = sa.select(articles).where(window.where()).order_by(articles.c.ingested_at, articles.c.id)
     with store.connect() as conn:
         return [StoredArticle.from_row(row) for row in conn.execute(query)]
 
 
-def _coverage(store: Store, ids: Sequence[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    query = (
-        sa.select(articles.c.duplicate_of, sa.func.count())
-        .where(articles.c.duplicate_of.in_(list(ids)))
-        .group_by(articles.c.duplicate_of)
-    )
-    with store.connect() as conn:
-        return {row[0]: row[1] for row in conn.execute(query)}
+def _fold(chosen: list[StoredArticle], seen: set[int]) -> tuple[dict[int, StoredArticle], dict[int, list[int]]]:
+    # The stories (by the id of the article that stands for each) and the near-duplicates
+    # folded into them. A story's first telling stands for it when it is in the window;
+    # otherwise its earliest retelling does, unless the chat had the first telling already.
+    stories: dict[int, StoredArticle] = {}
+    folded: dict[int, list[int]] = {}
+    standing: dict[int, int] = {}  # first telling -> the article standing for it
+    for article in sorted(chosen, key=lambda a: a.id):  # a first telling precedes its retellings
+        first = article.duplicate_of
+        if article.id in seen:
+            continue
+        if first is None:
+            stories[article.id] = article
+            standing[article.id] = article.id
+        elif first in standing:
+            folded.setdefault(standing.get(first, first), []).append(article.id)
+        elif first not in seen:
+            stories[article.id] = article
+            standing[first] = article.id
+    return stories, folded
 
 
-def _centrality(day: Sequence[StoredArticle]) -> dict[int, float]:
-    # the share of the day's other articles that carry each keyword, averaged
-    if len(day) < 2:
+def _rank(item: DigestItem) -> tuple[Any, ...]:
+    return (-item.also_reported, -item.centrality, -item.published.timestamp(), item.article_id)
+
+
+def _sections(items: list[DigestItem]) -> tuple[DigestSection, ...]:
+    # A section is as good as its best story; of two equally good, the bigger comes first.
+    by_category: dict[str, list[DigestItem]] = {}
+    for item in items:  # best first, so each section's items are in rank order
+        by_category.setdefault(item.category or OTHER, []).append(item)
+    order = sorted(by_category.items(), key=lambda kv: (_rank(kv[1][0]), -len(kv[1])))
+    return tuple(DigestSection(category, tuple(its)) for category, its in order)
+
+
+def _centrality(window: Sequence[StoredArticle]) -> dict[int, float]:
+    # the share of the window's other articles that carry each keyword, averaged
+    if len(window) < 2:
         return {}
-    frequency = Counter(k for a in day for k in set(a.keywords))
-    others = len(day) - 1
+    frequency = Counter(k for a in window for k in set(a.keywords))
+    others = len(window) - 1
     return {
         a.id: sum((frequency[k] - 1) / others for k in set(a.keywords)) / len(set(a.keywords))
-        for a in day
+        for a in window
         if a.keywords
     }
 
@@ -226,4 +325,20 @@ def _item(article: StoredArticle, also_reported: int, centrality: float) -> Dige
         path=article.path,
         also_reported=also_reported,
         centrality=round(centrality, 4),  # rounded: float noise must not reorder ties
+        date_only=article.date_only,
     )
+
+
+def _item_dict(i: DigestItem) -> dict[str, Any]:
+    return {
+        "id": i.article_id,
+        "title": i.title,
+        "summary": list(i.summary),
+        "headings": list(i.headings),
+        "keywords": list(i.keywords),
+        "source": i.source,
+        "published": i.published.date().isoformat() if i.date_only else i.published.isoformat(),
+        "url": i.url,
+        "path": i.path,
+        "also_reported": i.also_reported,
+    }

@@ -209,7 +209,9 @@ class Ingestor:
                 changed.append((name, row.sha256 if row is not None else None))
         done = 0
         for name, result in self._map(_prepare_file, [(n, sha, self.max_chars) for n, sha in changed]):
-            self._save_file(source_id, name, result, known.get(name), report, now)
+            # stamped as it is stored, not when the poll began: a digest window that closed
+            # meanwhile must not find, later, an article "stored" inside it
+            self._save_file(source_id, name, result, known.get(name), report, self.clock())
             done += 1
             self._tick(str(root), done, len(changed))
         with self.store.begin() as conn:
@@ -271,7 +273,7 @@ class Ingestor:
             else:
                 try:
                     with self.store.begin() as conn:
-                        outcome, _, near = save(conn, result, source_id=source_id, now=now)
+                        outcome, _, near = save(conn, result, source_id=source_id, now=self.clock())
                     report.count(outcome)
                     report.near_duplicate += near is not None
                 except sa.exc.SQLAlchemyError as exc:

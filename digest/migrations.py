@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -51,18 +51,106 @@ def _search_index(conn: Connection) -> None:
         raise NotImplementedError(f"no full-text index for the {conn.dialect.name} dialect")
 
 
+_V3_ARTICLE_COLUMNS = ("date_only",)
+
+
 def _v1_articles(conn: Connection) -> None:
-    schema.metadata.create_all(conn, tables=[schema.sources, schema.articles, schema.files])
+    # the tables as version 1 made them: today's, less the columns later versions added
+    old = sa.MetaData()
+    schema.sources.to_metadata(old)
+    sa.Table("articles", old, *(c._copy() for c in schema.articles.columns if c.name not in _V3_ARTICLE_COLUMNS))
+    schema.files.to_metadata(old)
+    old.create_all(conn)
     _search_index(conn)
 
 
+def _v2_tables() -> sa.MetaData:
+    # subscriptions and deliveries as version 2 created them (version 3 changed both)
+    old = sa.MetaData()
+    schema.chats.to_metadata(old)
+    sa.Table(
+        "subscriptions", old,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False, unique=True),
+        *(sa.Column(name, sa.JSON, nullable=False) for name in ("categories", "sources", "keywords", "excluded")),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("created_at", schema.UTCDateTime, nullable=False),
+    )
+    sa.Table(
+        "deliveries", old,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("digest_date", sa.String(10), nullable=False),
+        sa.Column("part", sa.Integer, nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("lease_until", schema.UTCDateTime),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("message_id", sa.String(200)),
+        sa.Column("error", sa.Text),
+        sa.Column("created_at", schema.UTCDateTime, nullable=False),
+        sa.Column("sent_at", schema.UTCDateTime),
+        sa.UniqueConstraint("chat_id", "digest_date", "part"),
+    )
+    return old
+
+
 def _v2_chats(conn: Connection) -> None:
-    schema.metadata.create_all(conn, tables=[schema.chats, schema.subscriptions, schema.deliveries])
+    old = _v2_tables()
+    old.create_all(conn, tables=[old.tables["chats"], old.tables["subscriptions"], old.tables["deliveries"]])
+
+
+def _v3_digest_windows(conn: Connection) -> None:
+    # A digest now covers what a chat has not had yet, so the store records each digest and
+    # the articles it held; the outbox is keyed by digest instead of by date (a change of
+    # time zone can give two digests the same local date).
+    add = "ALTER TABLE {} ADD COLUMN {} {}"
+    boolean = "BOOLEAN NOT NULL DEFAULT " + ("0" if conn.dialect.name == "sqlite" else "false")
+    when = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.exec_driver_sql(add.format("articles", "date_only", boolean))
+    schema.articles_by_ingest.create(conn)
+    conn.exec_driver_sql(add.format("subscriptions", "active_since", when))
+    conn.exec_driver_sql(add.format("subscriptions", "digested_until", when))
+    conn.exec_driver_sql("ALTER TABLE deliveries RENAME TO deliveries_v2")
+    schema.metadata.create_all(conn, tables=[schema.digests, schema.digest_articles, schema.deliveries])
+    old = _v2_tables().tables["deliveries"].to_metadata(sa.MetaData(), name="deliveries_v2")
+    groups = conn.execute(
+        sa.select(old.c.chat_id, old.c.digest_date, sa.func.min(old.c.created_at).label("at"))
+        .group_by(old.c.chat_id, old.c.digest_date).order_by(old.c.chat_id, old.c.digest_date)
+    ).all()
+    ends: dict[int, datetime] = {}
+    for group in groups:
+        # a legacy digest ended when it was queued; one chat's ends must differ (the key)
+        end = max(group.at, ends[group.chat_id] + timedelta(microseconds=1)) if group.chat_id in ends else group.at
+        ends[group.chat_id] = end
+        digest_id = conn.execute(
+            schema.digests.insert().values(
+                chat_id=group.chat_id, digest_date=group.digest_date, window_start=None, window_end=end,
+                created_at=group.at,
+            ).returning(schema.digests.c.id)
+        ).scalar_one()
+        rows = conn.execute(
+            sa.select(old).where(old.c.chat_id == group.chat_id, old.c.digest_date == group.digest_date, old.c.status != "empty")
+        ).all()
+        if rows:
+            conn.execute(schema.deliveries.insert(), [
+                {"digest_id": digest_id, "chat_id": r.chat_id, "part": r.part, "payload": r.payload,
+                 "status": r.status, "lease_until": r.lease_until, "attempts": r.attempts,
+                 "message_id": r.message_id, "error": r.error, "created_at": r.created_at, "sent_at": r.sent_at}
+                for r in rows
+            ])
+        conn.execute(schema.digests.update().where(schema.digests.c.id == digest_id).values(parts=len(rows)))
+        conn.execute(
+            schema.subscriptions.update().where(schema.subscriptions.c.chat_id == group.chat_id)
+            .values(digested_until=end)
+        )
+    conn.exec_driver_sql("DROP TABLE deliveries_v2")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, sources, files and the full-text index", _v1_articles),
     Migration(2, "chats, subscriptions and the delivery outbox", _v2_chats),
+    Migration(3, "digest windows: digests, the articles each held, the outbox keyed by digest", _v3_digest_windows),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import tzinfo
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from .article import Article
@@ -82,11 +83,12 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
 
 
 def render_daily(digest: DailyDigest) -> str:
-    """A daily digest as text: sections by category, each story's summary and link."""
+    """A digest as text: sections by category, each story's summary and link, then the
+    stories beyond those by title."""
     title = f"{digest.day.isoformat()} 每日摘要（{digest.timezone}）"
     if digest.empty:
-        return f"{title}\n这一天没有新文章。"
-    lines = [title]
+        return f"{title}\n没有新文章。"
+    lines = [title + (f"\n{covers(digest)}" if digest.kind != "day" else "")]
     for section in digest.sections:
         lines.append(f"\n【{section.category}】")
         for item in section.items:
@@ -95,11 +97,24 @@ def render_daily(digest: DailyDigest) -> str:
             if item.source:
                 lines.append(f"  来源：{item.source}")
             lines.extend(f"  {sentence}" for sentence in item.summary)
-            if item.url or item.path:
-                lines.append(f"  {item.url or item.path}")
+            if item.url:
+                lines.append(f"  {item.url}")
+    if digest.titles:
+        lines.append("\n【更多】")
+        lines.extend(f"• {item.title}" + (f" {item.url}" if item.url else "") for item in digest.titles)
     if digest.left_out:
-        lines.append(f"\n另有 {digest.left_out} 篇未列出。")
+        lines.append(f"\n另有 {digest.left_out} 篇未列出，可用 /search 查找。")
     return "\n".join(lines)
+
+
+def covers(digest: DailyDigest, language: str = "zh") -> str:
+    """What the digest covers, in words: since when, or the day before."""
+    zone = ZoneInfo(digest.timezone)
+    start = digest.start.astimezone(zone).strftime("%m-%d %H:%M")
+    end = digest.end.astimezone(zone).strftime("%m-%d %H:%M")
+    if digest.kind == "first":
+        return f"{start} 至 {end} 的新文章" if language == "zh" else f"New from {start} to {end}"
+    return f"自 {start} 至 {end} 收到的新文章" if language == "zh" else f"Arrived from {start} to {end}"
 
 
 def _filters(page: SearchPage) -> str:

@@ -85,6 +85,7 @@ articles = sa.Table(
     sa.Column("published", UTCDateTime, nullable=False, index=True),
     sa.Column("duplicate_of", sa.ForeignKey("articles.id", ondelete="SET NULL"), index=True),
     sa.Column("date_from_file", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("date_only", sa.Boolean, nullable=False, server_default=sa.false()),  # no time of day given
     sa.Column("source_id", sa.ForeignKey("sources.id", ondelete="SET NULL"), index=True),
     sa.Column("source_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("category", sa.String(200), nullable=False, server_default=""),
@@ -111,6 +112,9 @@ articles = sa.Table(
     sa.Column("summary_headings", sa.JSON, nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # clean text, one block per line
 )
+# A chat's digest holds what was stored since its previous one: windows read this index.
+# (Declared apart from the column: version 1 made the column, version 3 the index.)
+articles_by_ingest = sa.Index("ix_articles_ingested_at", articles.c.ingested_at)
 
 chats = sa.Table(
     "chats",
@@ -139,6 +143,36 @@ subscriptions = sa.Table(
     sa.Column("excluded", sa.JSON, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("active_since", UTCDateTime),  # when it was last turned on; None: at created_at
+    # where the chat's last scheduled digest ended: the next one holds what was stored
+    # since then. None: no digest yet (the first holds the 24 hours before it).
+    sa.Column("digested_until", UTCDateTime),
+)
+
+# One row per scheduled digest of a chat, empty or not. The key is the moment the digest's
+# window ends (its scheduled time), so two processes composing it insert it once.
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("digest_date", sa.String(10), nullable=False),  # YYYY-MM-DD in the chat's zone
+    sa.Column("window_start", UTCDateTime),  # None: a first digest (published in the day before)
+    sa.Column("window_end", UTCDateTime, nullable=False),
+    sa.Column("articles", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("parts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("chat_id", "window_end"),
+)
+
+# Which article reached which chat, in which digest: the key makes a repeat impossible.
+digest_articles = sa.Table(
+    "digest_articles",
+    metadata,
+    sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("digest_id", sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("role", sa.String(8), nullable=False),  # item | folded (a near-duplicate) | counted
 )
 
 # The outbox: one row per message part of a digest, keyed so it is sent once.
@@ -146,8 +180,8 @@ deliveries = sa.Table(
     "deliveries",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("digest_date", sa.String(10), nullable=False),  # YYYY-MM-DD in the chat's zone
+    sa.Column("digest_id", sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("part", sa.Integer, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
@@ -157,6 +191,6 @@ deliveries = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
-    sa.UniqueConstraint("chat_id", "digest_date", "part"),
+    sa.UniqueConstraint("digest_id", "part"),
 )
 

@@ -33,6 +33,7 @@ class StoredArticle:
     keywords: tuple[str, ...]
     published: datetime
     date_from_file: bool = False
+    date_only: bool = False  # the source gave a date without a time of day
     source_name: str = ""
     category: str = ""
     categories: tuple[str, ...] = ()
@@ -56,6 +57,7 @@ class StoredArticle:
             keywords=tuple(m["keywords"]),
             published=m["published"],
             date_from_file=bool(m["date_from_file"]),
+            date_only=bool(m["date_only"]),
             source_name=m["source_name"],
             category=m["category"],
             categories=tuple(m["categories"]),
@@ -174,6 +176,14 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        # A result left unread (a RETURNING nobody fetched) keeps its statement running, and
+        # then that connection can never commit again: close it instead of pooling it, so one
+        # bad transaction costs one error, not every later one.
+        if "statements in progress" in str(context.original_exception):
+            context.is_disconnect = True
 
     return engine
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ def router(store: Store, tmp_path: Path) -> Router:
                categories=("科技", "数字城市报", "x"), date="2021-04-20 09:00:00")
     write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", author="每经网", date="2021-04-20 10:00:00")
     write_post(tmp_path, "port.md", PORT_BODY, title="长江港口吞吐量回升", author="江城经济观察", date="2021-04-19 10:00:00")
-    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    Ingestor(store, workers=1, clock=lambda: NOW - timedelta(hours=1)).ingest([str(tmp_path)])
     return Router(store, BotConfig(admins=frozenset({"42", "@boss"})), clock=lambda: NOW, bot_name="digest_bot")
 
 
@@ -92,14 +92,22 @@ def test_time_zone_and_language_are_per_chat(router: Router, store: Store) -> No
     assert "发送时间：08:00" in ask(router, "/settings", chat="300").text  # another chat: the defaults
 
 
-def test_digest_now_uses_the_chats_filter_and_zone(router: Router) -> None:
-    whole = ask(router, "/digest")
+def test_digest_now_shows_the_day_before_with_the_chats_filter(router: Router) -> None:
+    whole = ask(router, "/digest")  # no digest yet: what was published in the 24 hours before
     assert {i.title for i in whole.digest.items} == {"人工智能助手进驻政务大厅", "多家银行下调存款利率"}
     ask(router, "/subscribe 科技")
     only = ask(router, "/digest")
     assert [i.title for i in only.digest.items] == ["人工智能助手进驻政务大厅"]
-    ask(router, "/tz Pacific/Kiritimati")  # UTC+14: already 2021-04-21 there
-    assert "2021-04-21 还没有新文章" in ask(router, "/digest").text
+    assert [i.title for i in ask(router, "/digest").digest.items] == ["人工智能助手进驻政务大厅"]  # not consumed
+
+
+def test_digest_of_a_date_is_that_calendar_day_in_the_chats_zone(router: Router) -> None:
+    assert [i.title for i in ask(router, "/digest 2021-04-19").digest.items] == ["长江港口吞吐量回升"]
+    ask(router, "/tz America/Los_Angeles")  # 2021-04-20 09:00 Shanghai is still the 19th there
+    assert {i.title for i in ask(router, "/digest 2021-04-19").digest.items} == {
+        "人工智能助手进驻政务大厅", "多家银行下调存款利率"}
+    assert "2021-04-22 没有文章" in ask(router, "/digest 2021-04-22").text
+    assert "用法：/digest" in ask(router, "/digest yesterday").text
 
 
 def test_latest_and_stats_for_admins(router: Router) -> None:

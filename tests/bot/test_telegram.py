@@ -25,6 +25,7 @@ from tests.digest.texts import AI_BODY, BANK_BODY
 
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
 EARLY = datetime(2021, 4, 19, 23, 0, tzinfo=timezone.utc)  # 07:00 in Shanghai
+STORED = datetime(2021, 4, 19, 22, 0, tzinfo=timezone.utc)  # when the articles were ingested
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def news(store: Store, tmp_path: Path) -> Store:
                categories=("科技", "数字城市报", "x"), author="数字城市报")
     write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00",
                extra="link: https://news.example.com/bank?a=1&b=2")
-    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    Ingestor(store, workers=1, clock=lambda: STORED).ingest([str(tmp_path)])
     return store
 
 
@@ -143,7 +144,7 @@ def _deliver(store: Store, api: FakeBotAPI, chat_ref: str, kind: str = "private"
     """Subscribe a chat, then queue (and so send) its due digest through the real adapter."""
     adapter = _adapter(store, api)
     chat = chat_store.ensure_chat(store, "telegram", chat_ref, kind=kind)
-    chat_store.subscribe(store, chat, adapter.router.parse_filter(""))
+    chat_store.subscribe(store, chat, adapter.router.parse_filter(""), now=EARLY)
     runtime = Runtime(store, _config(api), {"telegram": adapter}, clock=lambda: DUE)
 
     async def scenario() -> int:
@@ -233,7 +234,7 @@ def test_configured_channels_get_the_digest_without_subscribing(news: Store, api
                        telegram_channels=("@news_cn", "-1001"))
 
     async def scenario() -> None:
-        adapter = TelegramAdapter(Router(news, config, clock=lambda: DUE), config, poll_timeout=1)
+        adapter = TelegramAdapter(Router(news, config, clock=lambda: EARLY), config, poll_timeout=1)  # up at 07:00
         runtime = Runtime(news, config, {"telegram": adapter}, clock=lambda: DUE)
         await adapter.start()
         try:
