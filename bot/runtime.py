@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 2
 QUEUE_SECONDS = 60
-MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 8 hours
+MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 6 hours
 MAX_BACKOFF = timedelta(hours=1)
 _FAILING_RUNS = 3  # a job that failed this many times in a row is unhealthy
 
@@ -63,8 +63,8 @@ class JobState:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """How long a part that failed `attempts` times waits: 1, 2, 4… minutes, at most an hour."""
-    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    """How long a part that failed `attempts` times waits: 30 s, 1, 2, 4… minutes, at most an hour."""
+    return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 class Runtime:

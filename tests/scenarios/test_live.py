@@ -1,0 +1,179 @@
+"""The real `digestbot run`, as subprocesses, on the real clock for a few minutes.
+
+Injected clocks hide what the real scheduler does (a job added paused never runs, and no
+clock-driven test notices). Here two bots run side by side, as an operator starts them:
+one on Telegram (the fake Bot API on 127.0.0.1), one on the console. Telegram: a post
+dropped into the source folder is ingested by the poll job and shows in /digest; the
+digest due a minute or two after start fails once (a 500) and is retried and delivered by
+the drain job; /healthz shows every job run and scheduled; commands are still answered;
+SIGTERM stops it with 0. The console: a day with nothing new passes its digest time (an
+empty digest is recorded, nothing sent), it still answers, and the end of input ends it
+with 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.bot import fake_telegram
+from tests.bot.fake_telegram import FakeBotAPI
+from tests.conftest import ROOT, SEEDS, write_post
+
+WAIT = 240.0  # seconds: the longest any one step may take (a poll is every minute)
+
+
+class Bot:
+    """A `python -m bot run -v` subprocess whose output is collected as it comes."""
+
+    def __init__(self, env: dict[str, str], *, stdin: bool = False) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "-v"], cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
+            threading.Thread(target=_collect, args=(stream, into), daemon=True).start()
+
+    def type(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def stdout(self) -> str:
+        return "".join(self.out)
+
+    def stderr(self) -> str:
+        return "".join(self.err)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _collect(stream: object, into: list[str]) -> None:
+    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+        into.append(line)
+
+
+def until(condition: Callable[[], object], what: str, timeout: float = WAIT) -> object:
+    """Wait on the real clock until `condition()` is true; fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"not within {timeout:g} s: {what}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _digest_time(now: datetime) -> str:
+    # 70 to 130 s away: after the chats subscribed and the first poll job ran (at 60 s)
+    return (now + timedelta(seconds=130)).strftime("%H:%M")
+
+
+def _env(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_"))}
+    return env | {"DIGESTBOT_DATA_DIR": str(tmp_path / name), "DIGESTBOT_POLL_MINUTES": "1",
+                  "DIGESTBOT_TIMEZONE": "UTC", "PYTHONUNBUFFERED": "1"} | extra
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotAPI]:
+    state = FakeBotAPI()
+    server = fake_telegram.start(state)
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def _health(port: int) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # 503: the body says why
+        return json.loads(exc.read())
+
+
+def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    now = datetime.now(timezone.utc)
+    write_post(posts, "first.md", "<p>港口集装箱吞吐量本月继续增长，航运企业增开航线。</p>", title="港口吞吐量继续增长",
+               date=now.strftime("%a, %d %b %Y %H:%M:%S GMT"), categories=("交通", "测试来源", "x"))
+    port = _free_port()
+    telegram = Bot(_env(tmp_path, "tg", TELEGRAM_BOT_TOKEN=fake_telegram.TOKEN,
+                        TELEGRAM_API_BASE_URL=api.base_url, DIGESTBOT_SOURCES=str(posts),
+                        DIGESTBOT_DIGEST_TIME=_digest_time(now), DIGESTBOT_HEALTH_PORT=str(port)))
+    console = Bot(_env(tmp_path, "console", DIGESTBOT_SOURCES=str(SEEDS), DIGESTBOT_DIGEST_TIME=_digest_time(now)),
+                  stdin=True)
+    try:
+        until(lambda: api.sent(method="getUpdates"), "the Telegram bot polls for updates")
+        api.push_message(100, "/subscribe")
+        until(lambda: any("已订阅" in c.params["text"] for c in api.sent(100)), "/subscribe confirmed")
+
+        # a new post dropped into the folder is picked up by the poll job (a minute after
+        # start), and shows in /digest before the digest's time
+        write_post(posts, "second.md", "<p>多家商业银行下调定期存款利率，幅度在十个基点左右。</p>", title="银行下调存款利率",
+                   date=datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT"))
+        until(lambda: telegram.stderr().count("poll: 1 new") >= 2, "the poll job ingests the new post")
+        api.push_message(100, "/digest")
+        until(lambda: "银行下调存款利率" in api.sent(100)[-1].params["text"], "/digest shows the new post")
+        assert "港口吞吐量继续增长" in api.sent(100)[-1].params["text"]
+
+        # the digest comes at its time; its first send fails (500) and the drain job retries it
+        api.fail_next(100, 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+        until(lambda: [c for c in api.sent(100) if "每日摘要" in c.params["text"]][1:],
+              "the digest delivered after a failed attempt")
+        attempts = [c for c in api.sent(100) if "每日摘要" in c.params["text"]]
+        assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 25  # retried by the drain job, later
+        assert "港口吞吐量继续增长" in attempts[1].params["text"] and "银行下调存款利率" in attempts[1].params["text"]
+
+        # commands are still answered, and /digest has nothing new (the digest consumed it)
+        api.push_message(100, "/digest")
+        until(lambda: "以来还没有新文章" in api.sent(100)[-1].params["text"], "/digest answered after the digest")
+        api.push_message(100, "/search 存款利率")
+        until(lambda: "银行下调存款利率" in api.sent(100)[-1].params["text"], "/search answered")
+
+        state = _health(port)
+        jobs = state["jobs"]
+        assert state["ok"] is True, state
+        assert set(jobs) == {"poll", "queue_due", "drain"}  # type: ignore[arg-type]
+        for name, job in jobs.items():  # type: ignore[union-attr]
+            assert job["ok"] and job["last_run"] and job["next_run"], (name, job)
+
+        # the console, meanwhile, passed its digest time on a day with nothing new
+        until(lambda: "nothing new for the digest" in console.stderr(), "the console's empty digest recorded")
+        console.type("/settings")
+        until(lambda: "订阅：开" in console.stdout(), "the console answers after its empty digest")
+        assert console.process.stdin is not None
+        console.process.stdin.close()
+        assert console.process.wait(timeout=30) == 0
+
+        telegram.process.send_signal(signal.SIGTERM)
+        assert telegram.process.wait(timeout=30) == 0
+    finally:
+        telegram.close()
+        console.close()
+    for bot in (telegram, console):
+        assert "Traceback" not in bot.stderr() and " ERROR " not in bot.stderr(), bot.stderr()
+    assert "每日摘要" not in console.stdout()  # nothing new: nothing sent
