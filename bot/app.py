@@ -47,9 +47,9 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     health = _serve_health(runtime, config.health_port) if config.health_port else None
     try:
         await runtime.poll()  # commands answered from the first second see the sources
+        runtime.start()  # its first sends come a few seconds later, when the adapters are up
         for adapter in adapters.values():
             await adapter.start()
-        runtime.start()  # after the adapters: a start that retries must not have sends fail meanwhile
         print(f"digestbot: {', '.join(a.describe() for a in adapters.values())}, store {store.safe_url}",
               file=stderr, flush=True)
         await stop.wait()
