@@ -3,8 +3,8 @@
 It serves getMe, getUpdates (long polling over a queue the test fills), sendMessage,
 editMessageText, setMyCommands, deleteWebhook and answerCallbackQuery; it records every
 call, and answers a chat's next sendMessage with a queued error (429, 403, migration).
-Like Telegram it answers a well-formed but unknown token with 401; `outage` makes every
-method answer with that status (a Bot API in trouble: 500, 502).
+Like Telegram it answers a well-formed but unknown token with 401; `outage` answers the
+next calls, whatever their method, with its statuses in turn (a Bot API in trouble: 500, 502).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class FakeBotAPI:
     base_url: str = ""
     calls: list[Call] = field(default_factory=list)
     errors: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-    outage: int | None = None  # every call answered with this HTTP status while set
+    outage: list[int] = field(default_factory=list)  # the next calls' HTTP statuses, in turn
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update: int = 1
     _next_message: int = 1000
@@ -103,8 +103,9 @@ class FakeBotAPI:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.calls.append(Call(method, params, time.monotonic()))
-        if self.outage is not None:
-            return self.outage, {"ok": False, "error_code": self.outage, "description": "Internal Server Error"}
+            status = self.outage.pop(0) if self.outage else None
+        if status is not None:
+            return status, {"ok": False, "error_code": status, "description": "Internal Server Error"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method == "getUpdates":
@@ -118,6 +119,12 @@ class FakeBotAPI:
                        "chat": {"id": int(chat_id), "type": "private", "first_name": "Reader"}, "from": BOT}
             return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
+
+    def reject(self, method: str) -> tuple[int, dict[str, Any]]:
+        """A call with a token the server does not know: recorded, and answered 401."""
+        with self._lock:
+            self.calls.append(Call(method, {}, time.monotonic()))
+        return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
     def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -136,7 +143,7 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             prefix = f"/bot{TOKEN}/"
             if _TOKEN_PATH.match(self.path) and not self.path.startswith(prefix):
-                self._answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                self._answer(*api.reject(self.path.rsplit("/", 1)[-1]))
                 return
             if not self.path.startswith(prefix):
                 self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
