@@ -16,28 +16,33 @@ from digest.store import Store
 from .adapter import Adapter
 from .config import BotConfig
 from .console import ConsoleAdapter
+from .errors import ErrorReporter
 from .router import Router
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """Run the bot until SIGINT/SIGTERM (or, on the console, the end of input)."""
+async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+              stderr: TextIO = sys.stderr) -> int:
+    """Run the bot until SIGINT/SIGTERM (or, on the console, the end of input). Once it is
+    up it says so in one line on `stderr`; a start that fails raises `DigestError`."""
     store = Store.open(config.settings.store_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    router = Router(store, config)
+    reporter = ErrorReporter(config)  # the one reporter of the router, the adapters and the jobs
+    router = Router(store, config, reporter=reporter)
     adapters: dict[str, Adapter] = {}
     if config.telegram_token:
         from .telegram import TelegramAdapter  # imported only when used: it loads httpx and PTB
 
-        adapters["telegram"] = TelegramAdapter(router, config)
+        adapters["telegram"] = TelegramAdapter(router, config, reporter=reporter)
     if not adapters:
         adapters["console"] = ConsoleAdapter(router, stdin=stdin, stdout=stdout,
                                              on_eof=lambda: loop.call_soon_threadsafe(stop.set))
+    reporter.attach(adapters, loop)
     runtime = Runtime(store, config, adapters)
     health = _serve_health(runtime, config.health_port) if config.health_port else None
     try:
@@ -45,7 +50,8 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         runtime.start()  # its first sends come a few seconds later, when the adapters are up
         for adapter in adapters.values():
             await adapter.start()
-        log.info("digestbot running: %s; store %s", ", ".join(adapters), store.dialect)
+        print(f"digestbot: {', '.join(a.describe() for a in adapters.values())}, store {store.safe_url}",
+              file=stderr, flush=True)
         await stop.wait()
         log.info("digestbot stopping")
     finally:

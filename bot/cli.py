@@ -9,8 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from digest import cli as library_cli
+from digest.errors import DigestError
 
 from .config import BotConfig
+from .errors import describe
+from .logs import Mask, mask_logs
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .app import run
 
-    return asyncio.run(run(BotConfig.from_env()))
+    config = BotConfig.from_env()
+    mask = Mask(config.secrets)
+    mask_logs(mask)  # before anything logs a URL with the token in it
+    try:
+        return asyncio.run(run(config))
+    except DigestError:
+        raise
+    except Exception as exc:  # a bug: its traceback through the masked log, then the one error line
+        log.critical("digestbot stopped by an unexpected error", exc_info=True)
+        raise DigestError(mask(describe("the bot", exc))) from None
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from digest.errors import DigestError
 from digest.settings import Settings
 
 DEFAULT_DIGEST_TIME = "08:00"
+DEFAULT_START_RETRY_SECONDS = 120.0
 TELEGRAM_API = "https://api.telegram.org"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -35,6 +36,13 @@ class BotConfig:
     webhook_listen: str = "0.0.0.0"  # the address the webhook server binds
     telegram_channels: tuple[str, ...] = ()  # get the digest without subscribing
     health_port: int | None = None
+    error_chat: str | None = None  # `telegram:-100123`, or a bare id on the first chat platform
+    start_retry_seconds: float = DEFAULT_START_RETRY_SECONDS  # how long an unreachable Bot API is retried
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials that must never reach a log line or a message."""
+        return tuple(s for s in (self.telegram_token, self.telegram_webhook_secret) if s)
 
     @property
     def timezone(self) -> str:
@@ -51,6 +59,9 @@ class BotConfig:
         health = env.get("DIGESTBOT_HEALTH_PORT") or None
         if health is not None and not health.isdigit():
             raise DigestError(f"DIGESTBOT_HEALTH_PORT: not a port number: {health!r}")
+        retry = env.get("DIGESTBOT_START_RETRY_SECONDS") or None
+        if retry is not None and not _is_seconds(retry):
+            raise DigestError(f"DIGESTBOT_START_RETRY_SECONDS: not a number of seconds: {retry!r}")
         return cls(
             settings=Settings.from_env(env),
             digest_time=digest_time,
@@ -62,8 +73,17 @@ class BotConfig:
             webhook_listen=env.get("DIGESTBOT_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
             health_port=int(health) if health is not None else None,
+            error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
+            start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
         )
 
 
 def _list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def _is_seconds(raw: str) -> bool:
+    try:
+        return float(raw) >= 0
+    except ValueError:
+        return False

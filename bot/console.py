@@ -67,6 +67,9 @@ class ConsoleAdapter:
     def health(self) -> dict[str, Any]:
         return {"ok": True, "reading": self._task is not None and not self._task.done()}
 
+    def describe(self) -> str:
+        return "console"
+
     async def _read(self) -> None:
         # A daemon thread reads stdin: a blocking readline must not keep the process
         # alive after SIGTERM (asyncio's own executor threads would be waited for).
@@ -81,10 +84,17 @@ class ConsoleAdapter:
         threading.Thread(target=reader, daemon=True, name="console-stdin").start()
         while line := await lines.get():
             if line.strip():
-                self._answer(line.strip())
+                self._answer_reporting(line.strip())
         log.info("console: end of input")
         if self.on_eof is not None:
             self.on_eof()
+
+    def _answer_reporting(self, text: str) -> None:
+        try:
+            self._answer(text)
+        except Exception as exc:  # one failed line must not end the reading
+            self.router.reporter.report("console command", exc, chat=f"{self.platform}:{CHAT}",
+                                        command=text.split()[0] if text.startswith("/") else None)
 
     def _answer(self, text: str) -> None:
         if text.split()[0] in ("/more", "/next") and self._last_search is not None:

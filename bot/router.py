@@ -28,6 +28,7 @@ from . import chats as chat_store
 from . import outbox
 from .chats import Chat
 from .config import BotConfig, parse_time
+from .errors import ErrorReporter
 from .messages import LANGUAGES, say
 from .schedule import on_demand_window
 
@@ -69,8 +70,9 @@ class Router:
     """Answers commands from the store; `handle` for messages, `search_page` for paging."""
 
     def __init__(self, store: Store, config: BotConfig, *, clock: Callable[[], datetime] | None = None,
-                 bot_name: str | None = None) -> None:
+                 bot_name: str | None = None, reporter: ErrorReporter | None = None) -> None:
         self.store = store
+        self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         self.config = config
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.bot_name = bot_name
@@ -105,8 +107,8 @@ class Router:
             return Reply(say("unknown", chat.language, command="/" + name), chat.language)
         try:
             return command(chat, message, argument)
-        except Exception:  # a bug must cost one reply, not the bot
-            log.exception("chat %s:%s: /%s failed", chat.platform, chat.chat_ref, name)
+        except Exception as exc:  # a bug must cost one reply, not the bot
+            self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}", command="/" + name)
             return Reply(say("error", chat.language), chat.language)
 
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:

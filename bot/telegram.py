@@ -10,28 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import ChatMigrated as TelegramChatMigrated
-from telegram.error import Forbidden, RetryAfter as TelegramRetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter as TelegramRetryAfter
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from digest.compose import DailyDigest
+from digest.errors import DigestError
 
 from . import chats as chat_store
 from .adapter import ChatGone, ChatMigrated, RetryAfter, SendError
 from .config import BotConfig
+from .errors import ErrorReporter
 from .router import Incoming, Reply, Router
 from .telegram_html import digest_messages, pack, search_message, text_piece
 
 log = logging.getLogger(__name__)
 
+_MAX_BACKOFF = 30.0  # seconds between two tries to reach the Bot API at start, at the most
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _DESCRIPTIONS = {
     "start": "开始", "help": "帮助", "search": "搜索新闻", "latest": "最新文章", "digest": "今天的摘要",
@@ -45,10 +51,12 @@ class TelegramAdapter:
 
     platform = "telegram"
 
-    def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10) -> None:
+    def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10,
+                 reporter: ErrorReporter | None = None) -> None:
         self.router = router
         self.config = config
         self.poll_timeout = poll_timeout
+        self.reporter = reporter or router.reporter
         base = config.telegram_api_base_url
         self.application = (
             Application.builder()
@@ -62,33 +70,44 @@ class TelegramAdapter:
             MessageHandler(filters.UpdateType.CHANNEL_POSTS & filters.TEXT, self._on_message)
         )
         self.application.add_handler(CallbackQueryHandler(self._on_page, pattern=r"^s:"))
+        self.application.add_error_handler(self._on_error)
         self._running = False
         self._last_error: str | None = None
 
     async def start(self) -> None:
+        """Reach the Bot API (retried while it may heal), then poll or serve the webhook;
+        a start that cannot succeed raises `DigestError` with the reason in one line."""
         app = self.application
-        await app.initialize()
-        self.router.bot_name = app.bot.username
-        await app.bot.set_my_commands([BotCommand(n, _DESCRIPTIONS.get(n, n)) for n in self.router.commands])
+        await self._retrying(self._contact)
         for channel in self.config.telegram_channels:  # they get the digest without subscribing
             chat = chat_store.ensure_chat(self.router.store, self.platform, channel, kind="channel")
             if chat_store.subscription(self.router.store, chat) is None:
                 chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""), now=self.router.clock())
         await app.start()
         assert app.updater is not None
-        if self.config.telegram_webhook_url:
-            parts = urlsplit(self.config.telegram_webhook_url)
-            await app.updater.start_webhook(
-                listen=self.config.webhook_listen, port=parts.port or 8443, url_path=parts.path.lstrip("/"),
-                webhook_url=self.config.telegram_webhook_url, secret_token=self.config.telegram_webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
-        else:
-            await app.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,
-                                            allowed_updates=Update.ALL_TYPES)
+        try:
+            if self.config.telegram_webhook_url:
+                parts = urlsplit(self.config.telegram_webhook_url)
+                await app.updater.start_webhook(
+                    listen=self.config.webhook_listen, port=parts.port or 8443, url_path=parts.path.lstrip("/"),
+                    webhook_url=self.config.telegram_webhook_url, secret_token=self.config.telegram_webhook_secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            else:
+                await app.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,
+                                                allowed_updates=Update.ALL_TYPES, error_callback=self._on_poll_error)
+        except TelegramError as exc:
+            raise DigestError(f"telegram: {self._api_failure(exc)}") from None
+        except OSError as exc:  # the webhook's port is taken or not ours to bind
+            raise DigestError(f"telegram: webhook cannot listen on {self.config.webhook_listen}: "
+                              f"{exc.strerror or exc}") from None
         self._running = True
-        log.info("telegram: running as @%s (%s)", app.bot.username,
-                 "webhook" if self.config.telegram_webhook_url else "long polling")
+        log.info("telegram: running as %s", self.describe())
+
+    def describe(self) -> str:
+        """`telegram @name, long polling` or `…, webhook <its URL without secrets>`, for the start line."""
+        mode = f"webhook {self._public_webhook_url()}" if self.config.telegram_webhook_url else "long polling"
+        return f"telegram @{self.application.bot.username}, {mode}"
 
     async def stop(self) -> None:
         app = self.application
@@ -97,6 +116,7 @@ class TelegramAdapter:
         if app.running:
             await app.stop()
         await app.shutdown()
+        await app.bot.shutdown()  # after a failed start the application never owned the bot's HTTP clients
         self._running = False
 
     def digest_parts(self, digest: DailyDigest, language: str) -> list[dict[str, Any]]:
@@ -120,6 +140,70 @@ class TelegramAdapter:
 
     def health(self) -> dict[str, Any]:
         return {"ok": self._running, "last_error": self._last_error}
+
+    # -- start and failure ---------------------------------------------------------------
+
+    async def _contact(self) -> None:
+        """getMe (which checks the token) and the command menu: both safe to repeat."""
+        app = self.application
+        await app.initialize()
+        self.router.bot_name = app.bot.username
+        await app.bot.set_my_commands([BotCommand(n, _DESCRIPTIONS.get(n, n)) for n in self.router.commands])
+        if not self.config.telegram_webhook_url:
+            # polling starts with deleteWebhook, which PTB tries only once (and logs a traceback)
+            await app.bot.delete_webhook()
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step`; while the Bot API is unreachable, answers 5xx or asks to wait, try
+        again with a growing pause for DIGESTBOT_START_RETRY_SECONDS. A rejected token, or
+        anything else the server refused, is final at once."""
+        budget = self.config.start_retry_seconds
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await step()
+                return
+            except TelegramRetryAfter as exc:
+                pause, reason = _seconds(exc), "asked to wait (429)"
+            except TelegramError as exc:
+                if not _may_heal(exc):
+                    raise DigestError(f"telegram: {self._api_failure(exc)}") from None
+                pause, reason = min(2.0 ** (attempt - 1), _MAX_BACKOFF), self._api_failure(exc)
+            spent = time.monotonic() - started
+            if spent >= budget:
+                raise DigestError(f"telegram: {reason}; gave up after {attempt} attempt(s) in {spent:.0f} s "
+                                  f"(DIGESTBOT_START_RETRY_SECONDS={budget:g})") from None
+            pause = min(pause, budget - spent)  # the last try comes when the budget ends
+            log.warning("telegram: %s; attempt %d failed, next in %.1f s", reason, attempt, pause)
+            await asyncio.sleep(pause)
+
+    def _api_failure(self, exc: TelegramError) -> str:
+        """What went wrong talking to the Bot API, in words an operator can act on (no token)."""
+        base = self.config.telegram_api_base_url
+        if isinstance(exc, InvalidToken):
+            # PTB's own message repeats the token; the server's reason is the cause's
+            text = (f"the Bot API at {base} rejected TELEGRAM_BOT_TOKEN ({exc.__cause__ or exc.message}); "
+                    "check the token with @BotFather")
+        elif _may_heal(exc):
+            text = f"cannot reach the Bot API at {base}: {type(exc).__name__}: {exc.message}"
+        else:
+            text = f"the Bot API at {base} refused the start: {type(exc).__name__}: {exc.message}"
+        return self.reporter.mask(text)
+
+    def _public_webhook_url(self) -> str:
+        parts = urlsplit(self.config.telegram_webhook_url or "")
+        host = parts.netloc.rpartition("@")[2]  # no user:password
+        return self.reporter.mask(urlunsplit((parts.scheme, host, parts.path, "", "")))
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        # PTB keeps polling with a growing pause; one line per failure instead of its traceback
+        log.warning("telegram: polling failed: %s: %s; retrying", type(exc).__name__, self.reporter.mask(exc.message))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, command = _where(update)
+        self.reporter.report("telegram update", context.error, chat=chat, command=command)
 
     # -- updates -----------------------------------------------------------------------
 
@@ -169,6 +253,23 @@ class TelegramAdapter:
             lines = [f"{i}. {a.title}" + (f"\n{a.url}" if a.url else "") for i, a in enumerate(reply.articles, 1)]
             return [(text, None) for text in pack([[text_piece("\n\n".join(lines))]])]
         return [(text, None) for text in pack([[text_piece(reply.text)]])]
+
+
+def _may_heal(exc: TelegramError) -> bool:
+    """A network error, a timeout or a 5xx: the next try may succeed (a 400 will not)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def _where(update: object) -> tuple[str | None, str | None]:
+    """The chat (`telegram:<id>`) and the command an update was about, when it has them."""
+    if not isinstance(update, Update):
+        return None, None
+    chat = f"telegram:{update.effective_chat.id}" if update.effective_chat else None
+    if update.callback_query is not None:
+        return chat, "/search (page button)"
+    text = update.effective_message.text if update.effective_message else None
+    command = text.split()[0].split("@")[0] if text and text.startswith("/") else None
+    return chat, command
 
 
 def _seconds(exc: TelegramRetryAfter) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -44,12 +45,11 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
         parser.print_help()
         return 0
     load_dotenv()  # a deployment's .env; the environment itself wins
-    logging.basicConfig(
-        # one-shot commands print their own errors; a long-running command (the bot's `run`)
-        # sets `log_level` to keep its warnings (a dead feed, a 429)
-        level=logging.INFO if getattr(args, "verbose", False) else getattr(args, "log_level", logging.ERROR),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = _log_level(args, os.environ.get("DIGESTBOT_LOG_LEVEL", ""))
+    if level is None:
+        return _usage(f"DIGESTBOT_LOG_LEVEL: not a level (DEBUG, INFO, WARNING, ERROR): "
+                      f"{os.environ['DIGESTBOT_LOG_LEVEL']!r}")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args))
     except DigestError as exc:
@@ -59,6 +59,19 @@ def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser |
         return 130
     except BrokenPipeError:  # `digestbot ... | head`
         return 0
+
+
+def _log_level(args: argparse.Namespace, named: str) -> int | None:
+    """The most verbose of `-v` (INFO), DIGESTBOT_LOG_LEVEL and the command's default: one-shot
+    commands print their own errors; a long-running one (the bot's `run`) sets `log_level`
+    to keep its warnings (a dead feed, a 429). None when the variable names no level."""
+    levels = [logging.INFO if getattr(args, "verbose", False) else getattr(args, "log_level", logging.ERROR)]
+    if named.strip():
+        value = logging.getLevelName(named.strip().upper())
+        if not isinstance(value, int):
+            return None
+        levels.append(value)
+    return min(levels)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -92,6 +92,11 @@ class Store:
         """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
+    @property
+    def safe_url(self) -> str:
+        """The store's URL with any password hidden, for logs and the bot's start line."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def begin(self) -> Any:
         """A connection in a transaction (`with store.begin() as conn:`), committed on exit."""
         return self.engine.begin()

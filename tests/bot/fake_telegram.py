@@ -3,12 +3,15 @@
 It serves getMe, getUpdates (long polling over a queue the test fills), sendMessage,
 editMessageText, setMyCommands, deleteWebhook and answerCallbackQuery; it records every
 call, and answers a chat's next sendMessage with a queued error (429, 403, migration).
+Like Telegram it answers a well-formed but unknown token with 401; `outage` answers the
+next calls, whatever their method, with its statuses in turn (a Bot API in trouble: 500, 502).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 TOKEN = "123456:TEST-TOKEN"
+_TOKEN_PATH = re.compile(r"^/bot\d+:[A-Za-z0-9_-]+/")  # what Telegram answers 401 to when unknown
 BOT = {"id": 123456, "is_bot": True, "first_name": "Digest", "username": "digest_bot",
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
@@ -37,6 +41,7 @@ class FakeBotAPI:
     base_url: str = ""
     calls: list[Call] = field(default_factory=list)
     errors: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    outage: list[int] = field(default_factory=list)  # the next calls' HTTP statuses, in turn
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update: int = 1
     _next_message: int = 1000
@@ -98,6 +103,9 @@ class FakeBotAPI:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.calls.append(Call(method, params, time.monotonic()))
+            status = self.outage.pop(0) if self.outage else None
+        if status is not None:
+            return status, {"ok": False, "error_code": status, "description": "Internal Server Error"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method == "getUpdates":
@@ -111,6 +119,12 @@ class FakeBotAPI:
                        "chat": {"id": int(chat_id), "type": "private", "first_name": "Reader"}, "from": BOT}
             return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
+
+    def reject(self, method: str) -> tuple[int, dict[str, Any]]:
+        """A call with a token the server does not know: recorded, and answered 401."""
+        with self._lock:
+            self.calls.append(Call(method, {}, time.monotonic()))
+        return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
     def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -128,6 +142,9 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             prefix = f"/bot{TOKEN}/"
+            if _TOKEN_PATH.match(self.path) and not self.path.startswith(prefix):
+                self._answer(*api.reject(self.path.rsplit("/", 1)[-1]))
+                return
             if not self.path.startswith(prefix):
                 self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 return

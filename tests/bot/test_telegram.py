@@ -4,7 +4,6 @@ paging, the daily digest through the outbox, 429, 403, migration, restarts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,15 +25,6 @@ from tests.digest.texts import AI_BODY, BANK_BODY
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
 EARLY = datetime(2021, 4, 19, 23, 0, tzinfo=timezone.utc)  # 07:00 in Shanghai
 STORED = datetime(2021, 4, 19, 22, 0, tzinfo=timezone.utc)  # when the articles were ingested
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    state = FakeBotAPI()
-    server = fake_telegram.start(state)
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
