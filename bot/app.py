@@ -43,13 +43,14 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         adapters["console"] = ConsoleAdapter(router, stdin=stdin, stdout=stdout,
                                              on_eof=lambda: loop.call_soon_threadsafe(stop.set))
     reporter.attach(adapters, loop)
-    runtime = Runtime(store, config, adapters)
+    runtime = Runtime(store, config, adapters, reporter=reporter)
     health = _serve_health(runtime, config.health_port) if config.health_port else None
     try:
         await runtime.run_job("poll")  # commands answered from the first second see the sources
-        runtime.start()  # its first sends come a few seconds later, when the adapters are up
         for adapter in adapters.values():
             await adapter.start()
+        # after the adapters: a send before a platform is connected would only cost an attempt
+        runtime.start()
         print(f"digestbot: {', '.join(a.describe() for a in adapters.values())}, store {store.safe_url}",
               file=stderr, flush=True)
         await stop.wait()
