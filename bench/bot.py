@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bench.store import peoples_daily, percentile, post, queries
@@ -38,16 +38,26 @@ from digest.store import Store
 from tests.bot import fake_telegram
 
 
+# The archive is stored a month before; the day's news after the chats subscribed, and
+# their first digest, a day later, holds that news.
+ARCHIVED = datetime(2026, 10, 1, tzinfo=timezone.utc)
+SUBSCRIBED = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+TODAY = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
+DAYS_NEWS = 40
+
+
 def build_store(folder: Path, count: int) -> Store:
     base = peoples_daily()
-    posts = folder / "posts"
-    for number in range(count):
-        path = posts / f"{number // 1000:03}" / f"{number:06}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(post(number, base), encoding="utf-8")
     store = Store.open(f"sqlite:///{folder / 'bot.db'}")
-    print(f"ingesting {count} articles…", file=sys.stderr, flush=True)
-    Ingestor(store).ingest([str(posts)])
+    for name, numbers, stored in (("archive", range(count - DAYS_NEWS), ARCHIVED),
+                                  ("today", range(count - DAYS_NEWS, count), TODAY)):
+        posts = folder / name
+        for number in numbers:
+            path = posts / f"{number // 1000:03}" / f"{number:06}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(post(number, base), encoding="utf-8")
+        print(f"ingesting {len(numbers)} articles ({name})…", file=sys.stderr, flush=True)
+        Ingestor(store, clock=lambda stored=stored: stored).ingest([str(posts)])
     return store
 
 
@@ -83,9 +93,10 @@ async def fan_out(store: Store, chats: int) -> tuple[float, int]:
     config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url)
     adapter = TelegramAdapter(Router(store, config), config)
     offset = 10_000_000 * chats  # chat ids of their own, so runs do not share chats
-    for number in range(chats):
-        chat_store.subscribe(store, chat_store.ensure_chat(store, "telegram", str(offset + number)), DigestFilter())
-    day = datetime(1998, 6, 1, 4, 0, tzinfo=timezone.utc)  # noon in Shanghai on a day with news
+    for number in range(chats):  # subscribed a day before, with the day's news stored since
+        chat = chat_store.ensure_chat(store, "telegram", str(offset + number))
+        chat_store.subscribe(store, chat, DigestFilter(), now=SUBSCRIBED)
+    day = SUBSCRIBED + timedelta(days=1, hours=3)  # noon in Shanghai: every chat's first digest is due
     runtime = Runtime(store, config, {"telegram": adapter}, clock=lambda: day)
     await adapter.application.initialize()
     try:

@@ -197,7 +197,11 @@ class Runtime:
         if outbox.record_digest(self.store, chat.id, digest, parts, now) is None:
             return 0  # another process (or an earlier run) recorded it
         if digest.empty:
-            log.info("%s: nothing new for the digest of %s", where, due.digest_date)
+            if digest.window_total:
+                log.info("%s: nothing new for the digest of %s: none of %d new article(s) matches its filter",
+                         where, due.digest_date, digest.window_total)
+            else:
+                log.info("%s: nothing new for the digest of %s", where, due.digest_date)
             return 0
         log.info("%s: digest of %s queued: %d stories, %d part(s)", where, due.digest_date, digest.considered, len(parts))
         return 1

@@ -32,12 +32,12 @@ from .schema import articles
 from .store import Store, StoredArticle
 
 DEFAULT_MAX_ITEMS = 12  # stories shown with their summaries
-MAX_TITLES = 30  # stories beyond those, shown by title; the rest are counted
+MAX_TITLES = 100  # stories beyond those, shown by title (a few messages); the rest are counted
 FIRST_LOOKBACK = timedelta(hours=24)  # a chat's first digest: what was published in the day before
 OTHER = "其他"  # the section of articles without a category
 
 SINCE, FIRST, DAY = "since", "first", "day"
-ITEM, TITLE, FOLDED, COUNTED = "item", "title", "folded", "counted"  # how an article is in a digest
+ITEM, TITLE, FOLDED = "item", "title", "folded"  # how a chat is shown an article in a digest
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,10 @@ class DailyDigest:
     sections: tuple[DigestSection, ...]
     considered: int  # stories of the window that passed the filter
     left_out: int  # of those, the ones neither shown nor titled (only counted)
+    window_total: int = 0  # articles in the window before the filter
     titles: tuple[DigestItem, ...] = ()  # stories beyond the summarised ones, shown by title
     kind: str = DAY
-    # every article the digest holds, and how (ITEM, TITLE, FOLDED, COUNTED): what a chat has had
+    # every article the digest shows, and how (ITEM, TITLE, FOLDED): what a chat has had
     contents: tuple[tuple[int, str], ...] = ()
     # the articles whose earlier delivery to a chat would change this digest (see `compose`)
     related: frozenset[int] = field(default_factory=frozenset)
@@ -178,7 +179,7 @@ class DailyDigest:
 
     @property
     def article_ids(self) -> list[int]:
-        """Every article the digest holds, in any role."""
+        """Every article the digest shows, in any role."""
         return [article_id for article_id, _ in self.contents]
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,9 +240,10 @@ def compose(
         key=_rank,
     )
     shown, titled, counted = ranked[:max_items], ranked[max_items : max_items + MAX_TITLES], ranked[max_items + MAX_TITLES :]
+    # what the chat is shown: a story only counted ("N more") is not had; it may come again
+    # in a first digest after a re-subscription, and a retelling of it is news
     contents = [(i.article_id, ITEM) for i in shown] + [(i.article_id, TITLE) for i in titled]
-    contents += [(i.article_id, COUNTED) for i in counted]
-    contents += [(d, FOLDED) for first in stories for d in folded.get(first, ())]
+    contents += [(d, FOLDED) for i in [*shown, *titled] for d in folded.get(i.article_id, ())]
     return DailyDigest(
         day=window.day,
         timezone=window.timezone,
@@ -250,6 +252,7 @@ def compose(
         sections=_sections(shown),
         considered=len(ranked),
         left_out=len(counted),
+        window_total=len(found),
         titles=tuple(titled),
         kind=window.kind,
         contents=tuple(contents),

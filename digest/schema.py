@@ -172,7 +172,7 @@ digest_articles = sa.Table(
     sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("digest_id", sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False, index=True),
-    sa.Column("role", sa.String(8), nullable=False),  # item | folded (a near-duplicate) | counted
+    sa.Column("role", sa.String(8), nullable=False),  # item | title | folded (a near-duplicate)
 )
 
 # The outbox: one row per message part of a digest, keyed so it is sent once.
