@@ -82,12 +82,14 @@ class ConsoleAdapter:
             loop.call_soon_threadsafe(lines.put_nowait, "")
 
         threading.Thread(target=reader, daemon=True, name="console-stdin").start()
-        while line := await lines.get():
-            if line.strip():
-                self._answer_reporting(line.strip())
-        log.info("console: end of input")
-        if self.on_eof is not None:
-            self.on_eof()
+        try:
+            while line := await lines.get():
+                if line.strip():
+                    self._answer_reporting(line.strip())
+            log.info("console: end of input")
+        finally:  # the end of input stops the bot, whatever happened before
+            if self.on_eof is not None:
+                self.on_eof()
 
     def _answer_reporting(self, text: str) -> None:
         try:

@@ -20,10 +20,11 @@ from tqdm import tqdm
 
 from . import __version__
 from .batch import summarize_lines
-from .compose import DEFAULT_MAX_ITEMS, DigestFilter, compose_daily
+from .compose import DEFAULT_MAX_ITEMS, DigestFilter, Window, compose
 from .errors import ArticleError, DigestError
 from .ingest import Ingestor
 from .parse import read_article
+from .query import QueryError, parse_since
 from .plaintext import ArticleDigest, render_daily, render_search, render_text
 from .search import DEFAULT_LIMIT, MAX_LIMIT, search
 from .settings import Settings
@@ -134,11 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     digest_cmd = commands.add_parser(
         "digest", parents=[store_options],
-        help="print a day's digest: the day's stories by category with their summaries",
-        description="Compose the daily digest of a date in a time zone (default: today in "
-        "DIGESTBOT_TIMEZONE, Asia/Shanghai). Near-duplicates are folded into the first report.",
+        help="print a digest: a day's stories (--date) or what arrived since (--since), by category",
+        description="Compose the digest of a date in a time zone (default: today in "
+        "DIGESTBOT_TIMEZONE, Asia/Shanghai), or of what was stored since a time (--since 24h), "
+        "as a chat's digest covers what arrived since its last one. Near-duplicates are folded "
+        "into the first report.",
     )
-    digest_cmd.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
+    when = digest_cmd.add_mutually_exclusive_group()
+    when.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD",
+                      help="what was published on that day (default: today)")
+    when.add_argument("--since", default=None, metavar="WHEN",
+                      help="what was stored (ingested) since then: 24h, 7d, 2021-04-20 (midnight in --tz)")
     digest_cmd.add_argument("--tz", default=None, metavar="ZONE", help="IANA time zone, e.g. Europe/Berlin")
     digest_cmd.add_argument("--max-items", type=_positive, default=DEFAULT_MAX_ITEMS, metavar="N")
     digest_cmd.add_argument("--category", action="append", default=[], metavar="NAME", help="only these categories")
@@ -212,11 +219,18 @@ def _digest(args: argparse.Namespace) -> int:
         zone = ZoneInfo(args.tz) if args.tz else settings.zone
     except (ZoneInfoNotFoundError, ValueError):
         return _usage(f"digest: unknown time zone {args.tz!r} (use an IANA name such as Asia/Shanghai)")
-    day = args.date or datetime.now(timezone.utc).astimezone(zone).date()
+    now = datetime.now(timezone.utc)
+    if args.since is not None:
+        try:
+            window = Window.since(parse_since(args.since, now=now, tz=zone), now, zone)
+        except QueryError as exc:
+            return _usage(f"digest: --{str(exc).removeprefix('since:')}")
+    else:
+        window = Window.calendar_day(args.date or now.astimezone(zone).date(), zone)
     wanted = DigestFilter(tuple(args.category), tuple(args.source), tuple(args.keyword), tuple(args.exclude))
     store = _open_store(args, settings)
     try:
-        digest = compose_daily(store, day, zone, digest_filter=wanted, max_items=args.max_items)
+        digest = compose(store, window, digest_filter=wanted, max_items=args.max_items)
     finally:
         store.close()
     if args.format == "json":

@@ -182,14 +182,6 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
-    @sa.event.listens_for(engine, "handle_error")
-    def _on_error(context: sa.engine.ExceptionContext) -> None:
-        # A result left unread (a RETURNING nobody fetched) keeps its statement running, and
-        # then that connection can never commit again: close it instead of pooling it, so one
-        # bad transaction costs one error, not every later one.
-        if "statements in progress" in str(context.original_exception):
-            context.is_disconnect = True
-
     return engine
 
 

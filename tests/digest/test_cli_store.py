@@ -104,3 +104,19 @@ def test_the_real_posts_ingest_and_answer(env: dict[str, str]) -> None:
     assert "10月5日美股三大指数集体收跌" in stocks
     digest = run("digest", "--date", "2021-10-05", "--tz", "UTC", env=env).stdout
     assert "10月5日美股三大指数集体收跌" in digest
+
+
+def test_digest_since_is_what_was_stored_since_whatever_its_date(env: dict[str, str], tmp_path: Path) -> None:
+    write_post(tmp_path / "old", "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 10:00:00")
+    assert run("ingest", str(tmp_path / "old"), env=env).returncode == 0
+    stored = run("digest", "--since", "1h", "--format", "json", env=env)
+    assert stored.returncode == 0, stored.stderr
+    # published years ago, but stored a moment ago: it is in; a day from 2021 is not "since 1h"
+    assert [i["title"] for s in json.loads(stored.stdout)["sections"] for i in s["items"]] == ["人工智能助手进驻政务大厅"]
+    assert json.loads(stored.stdout)["window"] == "since"
+    future = run("digest", "--since", "2099-01-01", env=env)
+    assert future.returncode == 0 and "没有新文章" in future.stdout
+    bad = run("digest", "--since", "soon", env=env)
+    assert bad.returncode == 2 and "2021-04-01" in bad.stderr
+    both = run("digest", "--since", "1h", "--date", "2021-04-20", env=env)
+    assert both.returncode == 2 and "not allowed with" in both.stderr

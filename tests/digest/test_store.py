@@ -115,3 +115,39 @@ def test_settings_defaults_and_environment(tmp_path: Path) -> None:
 def test_bad_settings_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(DigestError, match=f"{name}.*{message}"):
         Settings.from_env({name: value})
+
+
+def test_a_version_2_outbox_is_carried_into_digests(store_url: str) -> None:
+    old = Store.open(store_url, migrate=False)
+    migrations.migrate(old.engine, target=2)
+    v2 = migrations._v2_tables().tables
+    at = datetime(2021, 4, 20, tzinfo=timezone.utc)
+    with old.engine.begin() as conn:
+        conn.execute(v2["chats"].insert().values(platform="telegram", chat_ref="1", language="zh", active=True,
+                                                 created_at=at))
+        conn.execute(v2["subscriptions"].insert().values(chat_id=1, categories=[], sources=[], keywords=[],
+                                                         excluded=[], active=True, created_at=at))
+        conn.execute(v2["deliveries"].insert(), [
+            {"chat_id": 1, "digest_date": "2021-04-20", "part": 0, "payload": {"text": "a"}, "status": "sent",
+             "attempts": 1, "created_at": at, "message_id": "7"},
+            {"chat_id": 1, "digest_date": "2021-04-20", "part": 1, "payload": {"text": "b"}, "status": "pending",
+             "attempts": 0, "created_at": at, "message_id": None},
+            {"chat_id": 1, "digest_date": "2021-04-21", "part": 0, "payload": {}, "status": "empty", "attempts": 0,
+             "created_at": at + timedelta(days=1), "message_id": None},
+        ])
+    old.close()
+
+    upgraded = Store.open(store_url)
+    try:
+        with upgraded.connect() as conn:
+            days = conn.execute(sa.select(schema.digests.c.digest_date, schema.digests.c.parts)
+                                .order_by(schema.digests.c.window_end)).all()
+            parts = conn.execute(sa.select(schema.deliveries.c.part, schema.deliveries.c.status,
+                                           schema.deliveries.c.message_id).order_by(schema.deliveries.c.part)).all()
+            place = conn.execute(sa.select(schema.subscriptions.c.digested_until)).scalar_one()
+        assert [tuple(d) for d in days] == [("2021-04-20", 2), ("2021-04-21", 0)]
+        assert [tuple(p) for p in parts] == [(0, "sent", "7"), (1, "pending", None)]  # the pending part is still sent
+        assert place == at + timedelta(days=1)  # the next digest starts where the last one ended
+        assert not sa.inspect(upgraded.engine).has_table("deliveries_v2")
+    finally:
+        upgraded.close()
