@@ -11,7 +11,11 @@ Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md
 - title: words shared with the title count extra: the title is the editor's summary;
 - position: news puts the point first (the inverted pyramid), so earlier units get a
   prior that decays exponentially with their relative place in the text;
-- redundancy: a unit that repeats most of the words of a better one is left out.
+- redundancy: a unit that repeats most of the words of a better one, or whose words a
+  better one mostly repeats (a numbered point and the paragraph spelling it out), is left out.
+
+Not candidates: boilerplate, code lines, a sentence ending in a colon (it only announces
+what follows: 九大要点如下：), and the title said again, whole or in pieces.
 
 Units are sentences; when the budget is too small to hold two typical sentences of the
 article (a headline-sized digest), they are clauses, so that the few characters
