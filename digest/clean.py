@@ -11,7 +11,7 @@ import lxml.html
 from markdown_it import MarkdownIt
 
 from .article import Block
-from .boilerplate import is_boilerplate, strip_lead_in
+from .boilerplate import is_boilerplate, is_code, strip_lead_in
 
 # Not text a reader sees: media, code listings, forms and page furniture.
 _DROPPED = frozenset(
@@ -85,7 +85,7 @@ class _Collector:
         heading_tag = self.heading
         self.pieces = []
         self.heading = False
-        if not text or is_boilerplate(text):
+        if not text or is_boilerplate(text) or is_code(text):
             return
         text = strip_lead_in(text)
         if not text:

@@ -15,6 +15,9 @@ from .search import CANDIDATES, SearchPage
 from .summarize import Summary
 
 
+TITLE_ONLY = "（正文只有标题）"
+
+
 @dataclass(frozen=True)
 class ArticleDigest:
     """An article with its summary: the value the text and JSON outputs are made from."""
@@ -50,7 +53,9 @@ def render_text(digest: ArticleDigest, tz: tzinfo = DEFAULT_TZ) -> str:
     lines = [a.title, " · ".join(x for x in (a.source, when) if x)]
     if s.headings:
         lines.append("小标题：" + "｜".join(s.headings))
-    if s.sentences:
+    if s.from_title:  # the body only repeats the title: say so rather than print it again
+        lines.append("摘要：" + TITLE_ONLY)
+    elif s.sentences:
         lines.append("摘要：")
         lines.extend(f"• {x.text}{'…' if x.clipped else ''}" for x in s.sentences)
     if s.keywords:

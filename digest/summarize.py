@@ -11,7 +11,11 @@ Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md
 - title: words shared with the title count extra: the title is the editor's summary;
 - position: news puts the point first (the inverted pyramid), so earlier units get a
   prior that decays exponentially with their relative place in the text;
-- redundancy: a unit that repeats most of the words of a better one is left out.
+- redundancy: a unit that repeats most of the words of a better one, or whose words a
+  better one mostly repeats (a numbered point and the paragraph spelling it out), is left out.
+
+Not candidates: boilerplate, code lines, a sentence ending in a colon (it only announces
+what follows: 九大要点如下：), and the title said again, whole or in pieces.
 
 Units are sentences; when the budget is too small to hold two typical sentences of the
 article (a headline-sized digest), they are clauses, so that the few characters
@@ -27,8 +31,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .article import Article, Block
-from .boilerplate import is_boilerplate
-from .text import idf_default, idf_table, is_number, keywords, normalise, split_clauses, split_sentences, tokenize
+from .boilerplate import is_boilerplate, is_code
+from .text import (
+    idf_default,
+    idf_table,
+    is_number,
+    keywords,
+    normalise,
+    split_clauses,
+    split_sentences,
+    surface_forms,
+    tokenize,
+)
 
 DEFAULT_MAX_CHARS = 200
 _POSITION_WEIGHT = 0.3
@@ -46,6 +60,8 @@ _ATTRIBUTION = re.compile(
     r"(?:表示|介绍|说|称|认为|指出|显示|透露|分析|强调|提到|报道|消息|了解到|获悉|据悉|看来)[，,：:]$"
     r"|^据.{0,12}[，,]$"
 )
+# A unit ending in a colon only announces what follows (九大要点如下：, 分别为：).
+_ANNOUNCES = re.compile(r"[：:]\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,8 @@ class Sentence:
     index: int  # position among the article's candidates
     section: str | None  # the heading of the section it stands in, if any
     clipped: bool = False  # cut to the budget because even the best unit was longer
+    origin: int = -1  # a clause: the number of the sentence it was cut from
+    start: int = 0  # a clause: where it starts in that sentence
 
 
 @dataclass(frozen=True)
@@ -105,15 +123,18 @@ def _sentences(blocks: Sequence[Block]) -> list[tuple[str | None, str]]:
 def _build(title: str, sentences: list[tuple[str | None, str]], clauses: bool) -> Document:
     title_key = normalise(title)
     units: list[Sentence] = []
-    for section, sentence in sentences:
-        if normalise(sentence) == title_key or is_boilerplate(sentence.strip()):
+    for number, (section, sentence) in enumerate(sentences):
+        if _not_news(sentence.strip(), title_key):
             continue
+        offset = 0
         for raw in split_clauses(sentence) if clauses else [sentence]:
             text = raw.strip()
+            at = offset + len(raw) - len(raw.lstrip())
+            offset += len(raw)
             if clauses and _ATTRIBUTION.search(text):
                 continue
             if len(normalise(text)) >= _MIN_CHARS:
-                units.append(Sentence(text=text, index=len(units), section=section))
+                units.append(Sentence(text, len(units), section, origin=number if clauses else -1, start=at))
     return Document(
         title=title,
         sentences=tuple(units),
@@ -121,6 +142,14 @@ def _build(title: str, sentences: list[tuple[str | None, str]], clauses: bool) -
         title_tokens=frozenset(tokenize(title)) if title else frozenset(),
         clauses=clauses,
     )
+
+
+def _not_news(sentence: str, title_key: str) -> bool:
+    # boilerplate, a code line, a lead-in to what follows, or the title (or a piece of it) again
+    key = normalise(sentence)
+    if (title_key and key in title_key) or _ANNOUNCES.search(sentence):
+        return True
+    return is_boilerplate(sentence) or is_code(sentence)
 
 
 def text_blocks(text: str) -> list[Block]:
@@ -144,7 +173,7 @@ def rank(document: Document) -> Iterator[Sentence]:
     words = [set(tokens) for tokens in document.tokens]
     chosen: list[set[str]] = []
     for i in order:
-        if not any(_overlap(words[i], other) > _REDUNDANCY for other in chosen):
+        if not any(_repeats(words[i], other) for other in chosen):
             chosen.append(words[i])
             yield document.sentences[i]
 
@@ -184,14 +213,35 @@ def summarize_document(document: Document, max_chars: int = DEFAULT_MAX_CHARS) -
     """Summarise a prepared document within `max_chars` characters."""
     all_tokens = [t for sentence in document.tokens for t in sentence]
     title_words = set(document.title_tokens)
-    words = tuple(keywords(all_tokens or list(title_words), boost=title_words))
-    picked = select(rank(document), max_chars)
+    found = keywords(all_tokens or list(title_words), boost=title_words)
+    shown = " ".join([document.title, *(s.text for s in document.sentences)])
+    words = tuple(surface_forms(found, shown))
+    picked = _join_clauses(select(rank(document), max_chars))
     if not picked:  # an empty body, or one that only repeats the title: the title is the news
         title = document.title.strip()
         fallback = select([Sentence(title, 0, None)], max_chars) if title else []
         return Summary(sentences=tuple(fallback), headings=(), keywords=words, from_title=True)
-    headings = tuple(dict.fromkeys(s.section for s in picked if s.section))
-    return Summary(sentences=tuple(picked), headings=headings, keywords=words)
+    return Summary(sentences=tuple(picked), headings=_headings(picked), keywords=words)
+
+
+def _join_clauses(picked: list[Sentence]) -> list[Sentence]:
+    # Clauses picked side by side from one sentence are one bullet, not a bullet each.
+    out: list[Sentence] = []
+    for unit in picked:
+        last = out[-1] if out else None
+        if last and last.origin >= 0 and last.origin == unit.origin and last.start + len(last.text) == unit.start:
+            out[-1] = Sentence(last.text + unit.text, last.index, last.section, unit.clipped, last.origin, last.start)
+        else:
+            out.append(unit)
+    return out
+
+
+def _headings(picked: list[Sentence]) -> tuple[str, ...]:
+    # The sections of the chosen sentences, but not one a chosen sentence only repeats
+    # (a numbered point "1. 加强监管" over the paragraph that says it again).
+    said = [set(tokenize(s.text)) for s in picked]
+    headings = dict.fromkeys(s.section for s in picked if s.section)
+    return tuple(h for h in headings if not any(_overlap(set(tokenize(h)), words) > _REDUNDANCY for words in said))
 
 
 def _scores(document: Document) -> list[float]:
@@ -222,6 +272,11 @@ def _scores(document: Document) -> list[float]:
             score += _TITLE_WEIGHT * len(title & set(words)) / len(title)
         scores.append(score)
     return scores
+
+
+def _repeats(words: set[str], other: set[str]) -> bool:
+    # either unit says most of what the other says (a point and the paragraph spelling it out)
+    return _overlap(words, other) > _REDUNDANCY or _overlap(other, words) > _REDUNDANCY
 
 
 def _overlap(words: set[str], other: set[str]) -> float:

@@ -41,6 +41,7 @@ _TOKEN_SKIP = re.compile(r"^[\W_]+$")  # punctuation and whitespace
 _NUMBER = re.compile(r"^[\d.,%％]+$")
 _NORMALISE = re.compile(r"[\W_]+")
 _CHINESE = re.compile(r"^[\u4e00-\u9fff]+$")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -156,6 +157,19 @@ def keywords(tokens: list[str], k: int = 5, *, boost: set[str] | None = None) ->
         return weight * 2 if word in boost else weight
 
     return sorted(counts, key=lambda w: (-score(w), w))[:k]
+
+
+def surface_forms(words: list[str], text: str) -> list[str]:
+    """`words` (lower-cased tokens) as `text` writes them: cpi → CPI, a股 → A股."""
+    return [_surface_form(word, text) if _LATIN.search(word) else word for word in words]
+
+
+def _surface_form(word: str, text: str) -> str:
+    # the spelling the text uses most; ties go to the first seen
+    # a whole Latin word only: the "sso" of "kisso" is not a spelling of SSO
+    pattern = rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])"
+    forms = Counter(m.group() for m in re.finditer(pattern, text, re.I))
+    return forms.most_common(1)[0][0] if forms else word
 
 
 @lru_cache(maxsize=1)

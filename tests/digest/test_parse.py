@@ -11,6 +11,7 @@ import pytest
 from digest.errors import ArticleError
 from digest.parse import parse_article, read_article
 from tests.conftest import build_post
+from tests.digest import texts
 
 SEED_BODY = """<div>
 <p>记者 胡琳</p>
@@ -113,6 +114,10 @@ def test_entities_are_unescaped_once_and_twice() -> None:
         "来源：每日经济新闻综合自央视新闻",
         "关注全球新冠肺炎疫情动态，请点击↓↓",
         "https://search.maven.org/search?q=g:com.baomidou",
+        "~~~文末有福利~~~",
+        "每经送书",
+        "★★本期福利★★",
+        "在评论区留言，点赞数前三名的读者将获赠新书一本",
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
@@ -122,7 +127,14 @@ def test_boilerplate_lines_are_dropped(line: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["记者了解到，今年的销量明显上升。", "来源于市场的压力正在加大。", "编辑部收到了大量读者来信。"],
+    [
+        "记者了解到，今年的销量明显上升。",
+        "来源于市场的压力正在加大。",
+        "编辑部收到了大量读者来信。",
+        "志愿者为山区学校送书上门。",
+        "多家企业提高员工福利待遇。",
+        "该视频被转发超过十万次，获得网友广泛关注。",
+    ],
 )
 def test_real_sentences_that_look_like_boilerplate_survive(line: str) -> None:
     assert parse_article(build_post(f"<p>{line}</p>")).paragraphs == [line]
@@ -142,6 +154,22 @@ def test_bold_sentence_is_emphasis_not_heading() -> None:
 def test_code_blocks_and_bare_text_in_div() -> None:
     body = "<div>   \n纯文本的正文，没有段落标签。\n<pre><dependency>x</dependency></pre>\n</div>"
     assert parse_article(build_post(body)).paragraphs == ["纯文本的正文，没有段落标签。"]
+
+
+def test_code_lines_and_headings_are_dropped() -> None:
+    article = parse_article(build_post(texts.CODE_BODY))
+    assert article.headings == []
+    assert article.paragraphs == [
+        "sqlbox 2.1 发布，这是一个轻量的数据库迁移工具，支持 MySQL 和 PostgreSQL。",
+        "本次更新修复了多个连接池问题，并新增命令行参数。",
+    ]
+
+
+def test_giveaway_heading_and_paragraph_are_dropped() -> None:
+    article = parse_article(build_post(texts.GIVEAWAY_BODY))
+    assert article.headings == ["农村快递网点覆盖率提升"]
+    assert not any("送书" in p or "福利" in p for p in article.paragraphs)
+    assert len(article.paragraphs) == 3
 
 
 def test_br_separates_paragraphs() -> None:

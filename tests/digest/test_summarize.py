@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from digest.article import Article, Block
 from digest.parse import parse_article, read_article
-from digest.summarize import summarize, summarize_text
+from digest.summarize import Summary, summarize, summarize_text
+from digest.text import normalise
 from tests.conftest import SEEDS, build_post
+from tests.digest import texts
 
 NEWS = [
     "一季度，长江干线港口完成货物吞吐量8.9亿吨，同比增长6.2%。",
@@ -106,3 +108,78 @@ def test_budget_and_verbatim_for_any_text(sentences: list[str], budget: int, hea
     body = article.body
     for sentence in summary.sentences:
         assert sentence.text and (sentence.text in body or sentence.text in "标题")
+
+
+# Issue 8: what an editor of the digests would strike out (fixtures in tests/digest/texts.py).
+
+_BUDGETS = (40, 80, 200, 1000)
+
+
+def _summaries(body: str, title: str = "测试标题") -> list[Summary]:
+    article = parse_article(build_post(body, title=title))
+    return [summarize(article, budget) for budget in _BUDGETS]
+
+
+def _shown(summary: Summary) -> list[str]:
+    return [*summary.headings, *(s.text for s in summary.sentences)]
+
+
+def test_giveaway_lines_are_neither_headings_nor_sentences() -> None:
+    for summary in _summaries(texts.GIVEAWAY_BODY, title="快递业务量一季度突破三百亿件"):
+        assert summary.sentences
+        for line in _shown(summary):
+            assert not any(word in line for word in ("福利", "送书", "留言", "~~~")), line
+
+
+def test_a_lead_in_that_announces_a_list_is_never_picked() -> None:
+    for summary in _summaries(texts.LEAD_IN_BODY, title="国常会部署优化营商环境九大要点"):
+        assert summary.sentences
+        assert not any(s.text.rstrip().endswith(("：", ":")) for s in summary.sentences)
+        assert "如下" not in summary.text
+
+
+def test_a_point_and_the_paragraph_that_repeats_it_are_not_both_shown() -> None:
+    for summary in _summaries(texts.POINTS_BODY, title="央行提出金融监管三项重点"):
+        shown = [normalise(line).lstrip("0123456789") for line in _shown(summary)]
+        for i, line in enumerate(shown):
+            assert not any(line in other for other in shown[:i] + shown[i + 1 :]), summary
+
+
+def test_the_heading_over_a_paragraph_that_repeats_it_is_not_shown() -> None:
+    summary = summarize(parse_article(build_post(texts.POINTS_BODY)), 1000)
+    assert any(s.section == "2. 完善存款保险制度" for s in summary.sentences)
+    assert "2. 完善存款保险制度" not in summary.headings
+
+
+def test_code_never_reaches_sentences_or_headings() -> None:
+    for summary in _summaries(texts.CODE_BODY, title="sqlbox 2.1 发布，新增命令行参数"):
+        assert summary.sentences
+        for line in _shown(summary):
+            assert not any(mark in line for mark in texts.CODE_MARKS), line
+
+
+def test_code_lines_in_plain_text_are_not_candidates() -> None:
+    text = "\n".join([*NEWS[:2], "for (int i = 0; i < n; i++) { total += i; }", "// 统计港口吞吐量"])
+    summary = summarize_text(text, 1000)
+    assert [s.text for s in summary.sentences] == NEWS[:2]
+
+
+def test_keywords_keep_the_case_the_text_uses() -> None:
+    [summary] = _summaries(texts.ACRONYM_BODY, title="3月份CPI同比上涨0.9%")[-1:]
+    assert {"CPI", "NFT"} <= set(summary.keywords)
+    assert not {"cpi", "nft", "ppi"} & set(summary.keywords)
+
+
+def test_a_body_that_is_the_title_in_two_sentences_falls_back_to_the_title() -> None:
+    body = f"<p>{texts.TITLE_ONLY_TITLE}</p>"
+    for summary in _summaries(body, title=texts.TITLE_ONLY_TITLE):
+        assert summary.from_title
+        assert len(summary.sentences) == 1
+
+
+def test_clauses_picked_side_by_side_are_one_bullet() -> None:
+    article = parse_article(build_post(texts.GIVEAWAY_BODY, title="快递业务量一季度突破三百亿件"))
+    summary = summarize(article, 40)
+    assert summary.sentences[0].text == "全国快递业务量突破三百亿件，同比增长百分之二十五。"
+    for left, right in zip(summary.sentences, summary.sentences[1:]):
+        assert left.text + right.text not in article.body

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.text import keywords, split_clauses, split_sentences, tokenize
+from digest.text import keywords, split_clauses, split_sentences, surface_forms, tokenize
 
 _PIECES = st.sampled_from(
     list("金融科技数据市场平安银行增长下跌。！？；，：“”‘’（）《》……. !?;,:\n 0123456789abcABC/%")
@@ -76,3 +76,18 @@ def test_keywords_boost_title_words() -> None:
     tokens = tokenize("银行下调利率。保险公司上新产品。")
     assert keywords(tokens, 1) == ["保险公司"]  # the rarest word in jieba's IDF table
     assert keywords(tokens, 1, boost={"利率"}) == ["利率"]
+
+
+def test_surface_forms_restore_the_case_the_text_uses() -> None:
+    text = "3月CPI上涨，cpi一词常见于报道。CPI与PPI走势分化，iPhone销量回升，A股收涨。"
+    words = ["cpi", "ppi", "iphone", "a股", "上涨", "nft"]
+    assert surface_forms(words, text) == ["CPI", "PPI", "iPhone", "A股", "上涨", "nft"]
+
+
+def test_surface_forms_match_whole_latin_words() -> None:
+    assert surface_forms(["sso"], "kisso 发布。kisso 是 SSO 中间件，kisso 很轻。") == ["SSO"]
+
+
+def test_share_code_suffixes_are_not_words() -> None:
+    tokens = tokenize("蔚蓝锂芯（002245.SZ）、继峰股份（603997.SH）、腾讯控股（0700.HK）")
+    assert not {"sz", "sh", "hk"} & set(tokens)
