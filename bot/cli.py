@@ -44,6 +44,10 @@ def _run(args: argparse.Namespace) -> int:
     config = BotConfig.from_env()
     mask = Mask(config.secrets)
     mask_logs(mask)  # before anything logs a URL with the token in it
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # APScheduler logs two lines per run of every job (the drain runs every 2 s): our
+        # jobs log what they did; its lines are for DEBUG
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return asyncio.run(run(config))
     except DigestError:

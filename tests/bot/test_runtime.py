@@ -89,3 +89,67 @@ def test_an_empty_digest_is_recorded_and_the_store_keeps_working(store: Store, t
             chat_store.ensure_chat(store, "console", ref)
 
     asyncio.run(scenario())
+
+
+def test_a_zone_gone_from_tzdata_and_a_filter_matching_nothing_are_logged_and_the_others_get_theirs(
+        store: Store, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from bot import chats as chat_store
+    from bot import outbox
+    from tests.conftest import write_post
+    from tests.digest.texts import BANK_BODY
+
+    at = datetime(2021, 4, 19, 20, 0, tzinfo=timezone.utc)
+    write_post(tmp_path / "posts", "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00")
+    from digest.ingest import Ingestor
+
+    Ingestor(store, workers=1, clock=lambda: at + timedelta(hours=1)).ingest([str(tmp_path / "posts")])
+    runtime = _runtime(store, tmp_path)
+    gone = chat_store.update_chat(store, chat_store.ensure_chat(store, "console", "gone"), timezone="Mars/Olympus")
+    never = chat_store.ensure_chat(store, "console", "never")
+    fine = chat_store.ensure_chat(store, "console", "local")
+    for chat, wanted in ((gone, DigestFilter()), (never, DigestFilter(keywords=("体育赛事",))), (fine, DigestFilter())):
+        chat_store.subscribe(store, chat, wanted, now=at)
+    runtime.clock = lambda: at + timedelta(days=1)
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(runtime.queue_due()) == 2
+        asyncio.run(runtime.queue_due())
+    warnings = [r.getMessage() for r in caplog.records if "Mars/Olympus" in r.getMessage()]
+    assert warnings == ["chat console:gone: time zone 'Mars/Olympus' is unknown to tzdata; its digest follows Asia/Shanghai"]
+    assert any("console:never" in r.getMessage() and "none of 1 new article(s) matches its filter" in r.getMessage()
+               for r in caplog.records)
+    assert [len(ids) for _, ids in outbox.held(store, gone.id)] == [1]  # on the default zone's 08:00
+    assert [len(ids) for _, ids in outbox.held(store, fine.id)] == [1]
+    assert outbox.held(store, never.id) == [("2021-04-20", [])]
+
+
+def test_a_feed_that_republishes_old_items_with_new_dates_sends_nothing_again(
+        store: Store, tmp_path, feed_server) -> None:  # type: ignore[no-untyped-def]
+    from bot import chats as chat_store
+    from bot import outbox
+    from digest.ingest import Ingestor
+    from tests.conftest import Route, rss
+
+    item = {"title": "多家银行下调存款利率", "link": "https://news.example.com/bank?utm_source=x",
+            "description": "多家商业银行近日下调了部分定期存款利率，调整幅度在十到二十个基点之间。"}
+    feed_server.routes["/rss"] = Route(rss([item | {"pubDate": "Mon, 19 Apr 2021 21:00:00 GMT"}]))
+    at = datetime(2021, 4, 19, 20, 0, tzinfo=timezone.utc)
+    chat = chat_store.ensure_chat(store, "console", "local")
+    chat_store.subscribe(store, chat, DigestFilter(), now=at)
+    runtime = _runtime(store, tmp_path)
+    clock = {"now": at + timedelta(hours=2)}
+    poll = Ingestor(store, workers=1, clock=lambda: clock["now"])
+    assert poll.ingest([feed_server.url("/rss")]).new == 1
+    clock["now"] = runtime_now = at + timedelta(days=1)
+    runtime.clock = lambda: runtime_now
+    asyncio.run(runtime.queue_due())
+    # the next day the feed says the same item is new again, with today's date and another tracking tag
+    feed_server.routes["/rss"] = Route(rss([item | {"pubDate": "Tue, 20 Apr 2021 21:00:00 GMT",
+                                                    "link": "https://news.example.com/bank?utm_source=y"}]))
+    clock["now"] = at + timedelta(days=1, hours=5)
+    report = poll.ingest([feed_server.url("/rss")])
+    assert report.new == 0 and report.unchanged == 1
+    runtime_now = at + timedelta(days=2)
+    asyncio.run(runtime.queue_due())
+    assert [len(ids) for _, ids in outbox.held(store, chat.id)] == [1, 0]  # once, then nothing new
