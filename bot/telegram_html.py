@@ -21,6 +21,8 @@ from digest.plaintext import covers
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
+from .messages import say
+
 MAX_UNITS = 4096
 MAX_ENTITIES = 100
 _MARKS_PER_HIT = 8  # 5 hits x (8 marks + a title) stays under the 100 entities shown
@@ -144,10 +146,8 @@ def _item(item: DigestItem, language: str) -> list[Piece]:
 def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> str:
     """One page of search results as one message (a page is 5 results: it always fits)."""
     if not page.hits:
-        return html.escape(f"没有找到与“{page.query.text}”相关的文章。" if language == "zh"
-                           else f"Nothing found for “{page.query.text}”.", quote=False)
-    head = (f"找到 {page.total} 篇（第 {page.page}/{page.pages} 页）" if language == "zh"
-            else f"{page.total} found (page {page.page}/{page.pages})")
+        return html.escape(say("search_none", language, query=page.query.text), quote=False)
+    head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
     blocks: list[list[Piece]] = [[text_piece(head)]]
     for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):
         a = hit.article

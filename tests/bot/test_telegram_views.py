@@ -115,6 +115,7 @@ def test_a_page_button_beyond_the_last_page_says_so_and_leads_back(stored: Store
         await fake_api.until("sendMessage", count=2, chat_id=100)
         fake_api.push_message(100, "/search 港口")
         english = (await fake_api.until("sendMessage", count=3, chat_id=100))[-1]
+        assert english.params["text"].startswith("7 found (page 1/2)")
         assert [b["text"] for b in english.params["reply_markup"]["inline_keyboard"][0]] == ["Next"]
 
     _run(stored, fake_api, scenario)
