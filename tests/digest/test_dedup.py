@@ -117,3 +117,16 @@ def test_a_changed_file_that_duplicated_a_feed_item_does_not_rewrite_it(
     assert (changed.duplicate, changed.updated) == (1, 0)
     row = _stored(store)
     assert row.source_name == "乙报" and "补充" not in row.body and row.path is None
+
+
+def test_a_file_read_again_as_a_source_of_its_own_updates_its_article_and_keeps_the_first_source(
+    store: Store, tmp_path: Path
+) -> None:
+    post = write_post(tmp_path / "posts", "bank.md", BANK_BODY, title=TITLE, extra=f"link: {LINK}")
+    clock = Clock(NOW)
+    _ingest(store, clock, tmp_path / "posts")
+    write_post(tmp_path / "posts", "bank.md", EDITED, title=TITLE, extra=f"link: {LINK}")
+    report = _ingest(store, clock, post)  # the same file, named on its own: the same telling
+    assert (report.updated, report.duplicate, report.new) == (1, 0, 0)
+    row = _stored(store)
+    assert "货币基金" in row.body and row.source_id == _source_id(store, str(tmp_path / "posts"))
