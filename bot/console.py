@@ -19,8 +19,9 @@ from digest.compose import DailyDigest
 from . import chats as chat_store
 from digest.plaintext import render_daily
 
+from .messages import say
 from .render import reply_text
-from .router import Incoming, Router
+from .router import Incoming, Reply, Router
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +100,29 @@ class ConsoleAdapter:
                                         command=text.split()[0] if text.startswith("/") else None)
 
     def _answer(self, text: str) -> None:
-        if text.split()[0] in ("/more", "/next") and self._last_search is not None:
-            token, page, pages = self._last_search
-            if page >= pages:
-                self._write("已是最后一页。")
-                return
-            reply = self.router.search_page(self.platform, CHAT, token, page + 1)
+        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its zone or language may have just changed
+        language = chat.language if chat else "zh"
+        if text.split()[0] in ("/more", "/next"):
+            reply = self._more(language)
         else:
             reply = self.router.handle(Incoming(self.platform, CHAT, text, user_ref="console"))
         if reply is None:
             return
         if reply.search is not None and reply.search_token:
             self._last_search = (reply.search_token, reply.search.page, reply.search.pages)
-        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its zone may have just changed
         zone = (chat.timezone if chat else None) or self.router.config.timezone
         self._write(reply_text(reply, ZoneInfo(zone)))
+
+    def _more(self, language: str) -> Reply | None:
+        # the next page of the last search; None when there is none (and that is said)
+        if self._last_search is None:
+            self._write(say("more_first", language))
+            return None
+        token, page, pages = self._last_search
+        if page >= pages:
+            self._write(say("search_last_page", language, pages=pages))
+            return None
+        return self.router.search_page(self.platform, CHAT, token, page + 1)
 
     def _write(self, text: str) -> None:
         print(text + "\n", file=self.stdout, flush=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from digest.dates import shown_time
 from digest.plaintext import render_daily, render_search
 
+from .messages import say
 from .router import Reply
 
 
@@ -15,15 +17,14 @@ def reply_text(reply: Reply, zone: ZoneInfo) -> str:
     if reply.search is not None:
         parts.append(render_search(reply.search, zone))
         if reply.search.pages > reply.search.page:
-            more = "发送 /more 查看下一页" if reply.language == "zh" else "send /more for the next page"
-            parts.append(more)
+            parts.append(say("search_more", reply.language))
     if reply.digest is not None:
         parts.append(render_daily(reply.digest))
     for number, article in enumerate(reply.articles, 1):
-        when = article.published.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        when = shown_time(article.published, zone, article.date_only)
         lines = [f"{number}. {article.title}", "   " + " · ".join(x for x in (article.source_name, when) if x)]
         lines += [f"   {s}" for s in article.summary[:2]]
-        if article.url or article.path:
-            lines.append(f"   {article.url or article.path}")
+        if article.url:  # never a path on disk: a post without a link is its title and source
+            lines.append(f"   {article.url}")
         parts.append("\n".join(lines))
     return "\n".join(parts)

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 
 from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.query import QueryError
-from digest.schema import articles, chats, deliveries, sources, subscriptions
+from digest.schema import articles, chats, deliveries, subscriptions
 from digest.search import SearchPage, search
+from digest.sources import list_sources
 from digest.store import Store, StoredArticle
 
 from . import chats as chat_store
@@ -235,8 +236,7 @@ class Router:
             values = {
                 "articles": count(articles),
                 "near": count(articles, articles.c.duplicate_of.is_not(None)),
-                "sources": count(sources),
-                "failing": count(sources, sources.c.failures > 0),
+                **self._polled_sources(),
                 "chats": count(chats, chats.c.active.is_(True)),
                 "subscribed": count(subscriptions, subscriptions.c.active.is_(True)),
                 "sent": count(deliveries, deliveries.c.sent_at >= day_start),
@@ -244,6 +244,11 @@ class Router:
         return Reply(say("stats", chat.language, **values), chat.language)
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _polled_sources(self) -> dict[str, int]:
+        # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
+        polled = [s for s in list_sources(self.store, self.config.settings.sources) if s.configured]
+        return {"sources": len(polled), "failing": sum(1 for s in polled if s.failures)}
 
     def parse_filter(self, argument: str) -> DigestFilter:
         """`金融, 每经网, 比特币, !广告`: known categories and sources by name (or with
@@ -271,11 +276,16 @@ class Router:
         return DigestFilter(**{k: tuple(dict.fromkeys(v)) for k, v in wanted.items()})
 
     def _describe(self, wanted: DigestFilter, language: str) -> str:
+        # in words, not the filter syntax: "分类：科技；来源：每经网；关键词：比特币；排除：广告"
         if wanted.empty:
             return say("filter_all", language)
-        parts = [*(f"cat:{c}" for c in wanted.categories), *(f"source:{s}" for s in wanted.sources),
-                 *wanted.keywords, *(f"!{x}" for x in wanted.excluded)]
-        return say("filter", language, parts=", ".join(parts))
+        joiner = say("filter_items_joiner", language)
+        kinds = (("filter_categories", wanted.categories), ("filter_sources", wanted.sources),
+                 ("filter_keywords", wanted.keywords), ("filter_excluded", wanted.excluded))
+        text = say("filter_parts_joiner", language).join(
+            say(key, language, items=joiner.join(items)) for key, items in kinds if items
+        )
+        return text[:1].upper() + text[1:]  # English starts its sentence with a capital
 
     def _chat(self, message: Incoming) -> Chat:
         return chat_store.ensure_chat(self.store, message.platform, message.chat_ref, kind=message.chat_kind,

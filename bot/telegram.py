@@ -33,7 +33,8 @@ from .adapter import ChatGone, ChatMigrated, RetryAfter, SendError
 from .config import BotConfig
 from .errors import ErrorReporter
 from .router import Incoming, Reply, Router
-from .telegram_html import digest_messages, pack, search_message, text_piece
+from .messages import say
+from .telegram_html import digest_messages, latest_messages, pack, search_message, text_piece
 
 log = logging.getLogger(__name__)
 
@@ -239,19 +240,26 @@ class TelegramAdapter:
 
     def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         zone = ZoneInfo(self.config.timezone)
+        language = reply.language
         if reply.search is not None:
             page = reply.search
             buttons = []
-            if page.page > 1:
-                buttons.append(InlineKeyboardButton("上一页", callback_data=f"s:{reply.search_token}:{page.page - 1}"))
+            if page.page > 1:  # from beyond the end, back to the last page
+                back = min(page.page - 1, page.pages)
+                buttons.append(InlineKeyboardButton(say("page_previous", language),
+                                                    callback_data=f"s:{reply.search_token}:{back}"))
             if page.page < page.pages:
-                buttons.append(InlineKeyboardButton("下一页", callback_data=f"s:{reply.search_token}:{page.page + 1}"))
-            return [(search_message(page, zone, reply.language), InlineKeyboardMarkup([buttons]) if buttons else None)]
+                buttons.append(InlineKeyboardButton(say("page_next", language),
+                                                    callback_data=f"s:{reply.search_token}:{page.page + 1}"))
+            if page.page > page.pages:  # an old button, after the results shrank
+                text = text_piece(say("search_past_end", language, page=page.page, pages=page.pages)).html
+            else:
+                text = search_message(page, zone, language)
+            return [(text, InlineKeyboardMarkup([buttons]) if buttons else None)]
         if reply.digest is not None:
-            return [(text, None) for text in digest_messages(reply.digest, reply.language)]
+            return [(text, None) for text in digest_messages(reply.digest, language)]
         if reply.articles:
-            lines = [f"{i}. {a.title}" + (f"\n{a.url}" if a.url else "") for i, a in enumerate(reply.articles, 1)]
-            return [(text, None) for text in pack([[text_piece("\n\n".join(lines))]])]
+            return [(text, None) for text in latest_messages(reply.articles, zone)]
         return [(text, None) for text in pack([[text_piece(reply.text)]])]
 
 

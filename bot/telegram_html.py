@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
+from digest.dates import shown_day, shown_time
 from digest.plaintext import covers
 from digest.search import SearchPage
+from digest.store import StoredArticle
+
+from .messages import say
 
 MAX_UNITS = 4096
 MAX_ENTITIES = 100
@@ -141,15 +146,13 @@ def _item(item: DigestItem, language: str) -> list[Piece]:
 def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> str:
     """One page of search results as one message (a page is 5 results: it always fits)."""
     if not page.hits:
-        return html.escape(f"没有找到与“{page.query.text}”相关的文章。" if language == "zh"
-                           else f"Nothing found for “{page.query.text}”.", quote=False)
-    head = (f"找到 {page.total} 篇（第 {page.page}/{page.pages} 页）" if language == "zh"
-            else f"{page.total} found (page {page.page}/{page.pages})")
+        return html.escape(say("search_none", language, query=page.query.text), quote=False)
+    head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
     blocks: list[list[Piece]] = [[text_piece(head)]]
     for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):
         a = hit.article
-        when = a.published.astimezone(zone).strftime("%Y-%m-%d")
-        title = tag_piece("a", a.title, href=a.url) if a.url else tag_piece("b", a.title)
+        when = shown_day(a.published, zone, a.date_only)
+        title = _linked_title(a)
         snippet: list[Piece] = []
         text, last = hit.snippet.text, 0
         for start, end in hit.snippet.marks[:_MARKS_PER_HIT]:
@@ -160,3 +163,21 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> st
                        text_piece("\n" + " · ".join(x for x in (a.source_name, when) if x) + "\n"), *snippet])
     (message,) = pack(blocks)  # 5 hits of 80-character snippets: far below both limits
     return message
+
+
+def latest_messages(articles: Sequence[StoredArticle], zone: ZoneInfo) -> list[str]:
+    """The newest articles (/latest): each one's title, linked when it has a URL, its
+    source and time, and the first sentence of its summary."""
+    blocks: list[list[Piece]] = []
+    for number, a in enumerate(articles, 1):
+        meta = " · ".join(x for x in (a.source_name, shown_time(a.published, zone, a.date_only)) if x)
+        block = [text_piece(f"{number}. "), _linked_title(a), text_piece("\n" + meta)]
+        if a.summary:
+            block.append(text_piece("\n" + a.summary[0]))
+        blocks.append(block)
+    return pack(blocks)
+
+
+def _linked_title(a: StoredArticle) -> Piece:
+    # a post without a URL shows its title only: never a path on disk
+    return tag_piece("a", a.title, href=a.url) if a.url else tag_piece("b", a.title)

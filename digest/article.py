@@ -26,6 +26,7 @@ class Article:
     blocks: tuple[Block, ...]
     published: datetime
     date_from_file: bool = False  # True when the post had no usable date (mtime used)
+    date_only: bool = False  # True when the date had no time of day (its midnight is made up)
     source: str = ""
     categories: tuple[str, ...] = ()
     url: str | None = None

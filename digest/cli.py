@@ -28,7 +28,7 @@ from .query import QueryError, parse_since
 from .plaintext import ArticleDigest, render_daily, render_search, render_text
 from .search import DEFAULT_LIMIT, MAX_LIMIT, search
 from .settings import Settings
-from .sources import broken_files, list_sources
+from .sources import broken_files, list_sources, normalise_location, remove_source
 from .store import Store
 from .summarize import DEFAULT_MAX_CHARS, summarize
 
@@ -158,10 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     sources_cmd = commands.add_parser(
         "sources", parents=[store_options],
         help="list the sources: kind, articles, last poll, failures and the last error",
-        description="Each source's state: articles stored, last and next poll, failures in a row, "
-        "the last error, and the files that could not be read.",
+        description="Each source's state: configured (in DIGESTBOT_SOURCES, polled by the bot) or "
+        "one-off (named once to `digestbot ingest`), articles stored, last and next poll, failures "
+        "in a row, the last error, and the files that could not be read.",
     )
     sources_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    sources_cmd.add_argument("--remove", metavar="LOCATION", default=None,
+                             help="forget the source at this folder, file or URL (its articles stay)")
     sources_cmd.set_defaults(run=_sources)
     return parser
 
@@ -242,9 +245,11 @@ def _digest(args: argparse.Namespace) -> int:
 
 def _sources(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.remove is not None:
+        return _remove_source(args, settings)
     store = _open_store(args, settings)
     try:
-        states = list_sources(store)
+        states = list_sources(store, settings.sources)
         broken = {s.id: broken_files(store, s.id) for s in states if s.failed_files}
     finally:
         store.close()
@@ -262,11 +267,28 @@ def _sources(args: argparse.Namespace) -> int:
         else:
             state = "ok"
         print(f"[{s.id}] {s.kind:5} {s.location}" + (f" ({s.title})" if s.title else ""))
-        print(f"      {state}; {s.articles} articles; last poll {_when(s.polled_at)}; last success {_when(s.ok_at)}")
+        role = "configured" if s.configured else "one-off (not in DIGESTBOT_SOURCES: not polled)"
+        print(f"      {role}; {state}; {s.articles} articles; last poll {_when(s.polled_at)}; "
+              f"last success {_when(s.ok_at)}")
         if s.last_error:
             print(f"      last error: {s.last_error}")
         for path, reason in broken.get(s.id, []):
             print(f"      unreadable: {path}: {reason}")
+    return 0
+
+
+def _remove_source(args: argparse.Namespace, settings: Settings) -> int:
+    store = _open_store(args, settings)
+    try:
+        removed = remove_source(store, args.remove)
+    finally:
+        store.close()
+    if not removed:
+        raise DigestError(f"no source at {normalise_location(args.remove)} (`digestbot sources` lists them)")
+    print(f"removed source {normalise_location(args.remove)}; its articles stay in the store")
+    if normalise_location(args.remove) in {normalise_location(x) for x in settings.sources}:
+        print("digestbot: warning: it is still in DIGESTBOT_SOURCES, so the bot adds it back at its next poll: "
+              "take it out there too", file=sys.stderr)
     return 0
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import date, datetime, time, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 # Posts without an explicit offset were written by Chinese sites: read them as Beijing time.
 DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
+
+_TIME_OF_DAY = re.compile(r"\d:\d\d|T\d\d")
 
 _FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -33,6 +36,27 @@ def parse_date(value: object, default_tz: tzinfo = DEFAULT_TZ) -> datetime | Non
     if not text:
         return None
     return _parse_text(text, default_tz)
+
+
+def is_date_only(value: object) -> bool:
+    """True when a date as written has no time of day (`2021-04-20`, a YAML date,
+    `Tue, 20 Apr 2021`): its midnight is made up, and is not shown."""
+    if isinstance(value, datetime):
+        return False
+    if isinstance(value, date):
+        return True
+    return isinstance(value, str) and bool(value.strip()) and not _TIME_OF_DAY.search(value)
+
+
+def shown_day(moment: datetime, zone: tzinfo, date_only: bool = False) -> str:
+    """The day to show for a publication time, `YYYY-MM-DD`: a date given without a time
+    stays the date it was, in any zone (its made-up midnight would move it a day)."""
+    return moment.astimezone(DEFAULT_TZ if date_only else zone).strftime("%Y-%m-%d")
+
+
+def shown_time(moment: datetime, zone: tzinfo, date_only: bool = False) -> str:
+    """`YYYY-MM-DD HH:MM` in `zone`, or only the day for a date given without a time."""
+    return shown_day(moment, zone, True) if date_only else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _parse_text(text: str, default_tz: tzinfo) -> datetime | None:

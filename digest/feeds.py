@@ -15,6 +15,7 @@ import feedparser
 from . import __version__
 from .article import Article
 from .clean import clean_html
+from .dates import is_date_only
 from .errors import DigestError
 
 TIMEOUT_SECONDS = 20.0
@@ -116,6 +117,7 @@ def _article(entry: Any, source: str, fetched: datetime) -> Article:
     if not title:
         raise ValueError("no title and no text")
     when = entry.get("published_parsed") or entry.get("updated_parsed")
+    written = entry.get("published") if entry.get("published_parsed") else entry.get("updated")
     published = datetime.fromtimestamp(calendar.timegm(when), timezone.utc) if when else fetched
     categories = tuple(t["term"].strip() for t in entry.get("tags", []) if t.get("term", "").strip())
     return Article(
@@ -123,6 +125,7 @@ def _article(entry: Any, source: str, fetched: datetime) -> Article:
         blocks=blocks,
         published=published,
         date_from_file=when is None,
+        date_only=when is not None and is_date_only(written),
         source=source,
         categories=categories,
         url=entry.get("link") or None,

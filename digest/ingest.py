@@ -291,12 +291,19 @@ class Ingestor:
         return report
 
     def _known(self, article: Article, source_id: int, report: IngestReport) -> bool:
-        # A feed repeats its items at every poll: skip, before summarising, those we hold.
+        # A feed repeats its items at every poll: skip, before summarising, those we hold
+        # as they are, and those another source told first (they keep its telling).
         uid = fingerprint.article_uid(article.url, article.title, article.body)
-        digest = fingerprint.content_hash(article.title, article.body)
         with self.store.connect() as conn:
-            row = conn.execute(sa.select(articles.c.content_hash).where(articles.c.uid == uid)).first()
-        if row is not None and row.content_hash == digest:
+            row = conn.execute(
+                sa.select(articles.c.content_hash, articles.c.path, articles.c.source_id).where(articles.c.uid == uid)
+            ).first()
+        if row is None:
+            return False
+        if not _same_place(row, article, source_id):
+            report.count(DUPLICATE)
+            return True
+        if row.content_hash == fingerprint.content_hash(article.title, article.body):
             report.count(UNCHANGED)
             return True
         return False
@@ -340,19 +347,21 @@ def save(
             articles.c.uid == p.uid
         )
     ).first()
-    if replaces is not None and not conn.execute(sa.select(articles.c.id).where(articles.c.id == replaces)).first():
-        replaces = None  # the article it held is gone: store afresh
+    if replaces is not None and not _holds(conn, replaces, p.article.path):
+        replaces = None  # gone, or the file was only linked to another source's telling
     if replaces is not None:
         if existing is not None and existing.id != replaces:
             return DUPLICATE, existing.id, None
         _update(conn, replaces, p, source_id, now)
         return UPDATED, replaces, None
     if existing is not None:
-        if existing.content_hash != p.content_hash:  # a feed item edited under its URL
-            _update(conn, existing.id, p, source_id, now)
-            return UPDATED, existing.id, None
-        same_place = existing.path == p.article.path if p.article.path else existing.source_id == source_id
-        return (UNCHANGED if same_place else DUPLICATE), existing.id, None
+        # the first telling stands: only its own source may change it
+        if not _same_place(existing, p.article, source_id):
+            return DUPLICATE, existing.id, None
+        if existing.content_hash == p.content_hash:
+            return UNCHANGED, existing.id, None
+        _update(conn, existing.id, p, source_id, now)  # an item edited under its URL
+        return UPDATED, existing.id, None
     same_text = conn.execute(
         sa.select(articles.c.id).where(articles.c.content_hash == p.content_hash).limit(1)
     ).scalar()
@@ -385,8 +394,22 @@ def _near_duplicate(conn: Connection, value: int | None) -> int | None:
     return None
 
 
+def _same_place(row: Any, article: Article, source_id: int | None) -> bool:
+    # a post file is itself wherever it is registered from; a feed item is its feed's
+    return row.path == article.path if article.path else row.path is None and row.source_id == source_id
+
+
+def _holds(conn: Connection, article_id: int, path: str | None) -> bool:
+    # True when the article is this file's own telling (not one it was a duplicate of)
+    found = conn.execute(sa.select(articles.c.path).where(articles.c.id == article_id)).first()
+    return found is not None and found.path == path
+
+
 def _update(conn: Connection, article_id: int, p: PreparedArticle, source_id: int | None, now: datetime) -> None:
-    conn.execute(articles.update().where(articles.c.id == article_id).values(**_row(p, source_id, now)))
+    # `ingested_at` stays, so an edit is not sent again; the first source stays (a file
+    # registered again, as a folder and as itself, is still the first one's)
+    values = _row(p, source_id, now) | {"source_id": sa.func.coalesce(articles.c.source_id, source_id)}
+    conn.execute(articles.update().where(articles.c.id == article_id).values(**values))
     linked = conn.execute(sa.select(articles.c.duplicate_of).where(articles.c.id == article_id)).scalar()
     if linked is None:
         index_article(conn, article_id, p.title_terms, p.body_terms)
@@ -412,6 +435,7 @@ def _row(p: PreparedArticle, source_id: int | None, now: datetime) -> dict[str, 
         "image": a.image,
         "published": a.published,
         "date_from_file": a.date_from_file,
+        "date_only": a.date_only,
         "content_hash": p.content_hash,
         "simhash": fingerprint.to_signed(p.simhash or 0),
         "band0": b[0],

@@ -14,7 +14,7 @@ import yaml
 
 from .article import Article, Block
 from .clean import clean_body
-from .dates import DEFAULT_TZ, parse_date
+from .dates import DEFAULT_TZ, is_date_only, parse_date
 from .errors import ArticleError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a post is a few KB; anything this big is not a post
@@ -88,6 +88,7 @@ def parse_article(
         blocks=tuple(blocks),
         published=published,
         date_from_file=date_from_file,
+        date_only=not date_from_file and is_date_only(meta.get("date")),
         source=source,
         categories=tuple(categories),
         url=_first(meta, _URL_KEYS),

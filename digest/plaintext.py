@@ -10,7 +10,7 @@ from typing import Any
 
 from .article import Article
 from .compose import DailyDigest
-from .dates import DEFAULT_TZ
+from .dates import DEFAULT_TZ, shown_day
 from .search import CANDIDATES, SearchPage
 from .summarize import Summary
 
@@ -69,6 +69,8 @@ def render_text(digest: ArticleDigest, tz: tzinfo = DEFAULT_TZ) -> str:
 
 def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
     """A page of search results as text, hits marked 【like this】."""
+    if not page.hits and page.total:
+        return f"没有第 {page.page} 页：共 {page.pages} 页。"
     if not page.hits:
         return f"没有找到与“{page.query.text or _filters(page)}”相关的文章。"
     found = f"找到 {page.total} 篇"
@@ -78,12 +80,12 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
     first = (page.page - 1) * page.limit
     for number, hit in enumerate(page.hits, first + 1):
         a = hit.article
-        when = a.published.astimezone(tz).strftime("%Y-%m-%d")
+        when = shown_day(a.published, tz, a.date_only)
         lines.append(f"{number}. {a.title}")
         lines.append("   " + " · ".join(x for x in (a.source_name, a.category, when) if x))
         lines.append("   " + hit.snippet.marked())
-        if a.url or a.path:
-            lines.append("   " + (a.url or a.path or ""))
+        if a.url:  # never a path on disk: it means nothing to a reader
+            lines.append("   " + a.url)
     return "\n".join(lines)
 
 

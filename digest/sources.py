@@ -2,11 +2,16 @@
 
 A source that fails is retried with exponential backoff — the poll interval, doubled at
 each failure in a row, up to a day — and `digestbot sources` shows why it failed.
+
+Every location ever ingested is a row here, but only the configured ones (DIGESTBOT_SOURCES,
+else seeds/) are polled by the bot: a one-off `digestbot ingest URL` is listed as such,
+and `remove_source` takes it away (its articles stay).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +41,7 @@ class SourceState:
     last_error: str | None
     articles: int
     failed_files: int
+    configured: bool = False  # in DIGESTBOT_SOURCES (or the default): the bot polls it
 
     @property
     def healthy(self) -> bool:
@@ -113,8 +119,10 @@ def record_failure(conn: Connection, source_id: int, now: datetime, poll_minutes
     return next_poll
 
 
-def list_sources(store: Store) -> list[SourceState]:
-    """Every source with its state, article count and broken-file count."""
+def list_sources(store: Store, configured: Iterable[str] = ()) -> list[SourceState]:
+    """Every source with its state, article count and broken-file count; those at one of
+    the `configured` locations (as DIGESTBOT_SOURCES spells them) are marked so."""
+    polled = {normalise_location(location) for location in configured}
     counts = (
         sa.select(articles.c.source_id, sa.func.count().label("n")).group_by(articles.c.source_id).subquery()
     )
@@ -144,9 +152,18 @@ def list_sources(store: Store) -> list[SourceState]:
                 last_error=row.last_error,
                 articles=row.article_count or 0,
                 failed_files=row.broken_count or 0,
+                configured=row.location in polled,
             )
             for row in conn.execute(query)
         ]
+
+
+def remove_source(store: Store, location: str) -> bool:
+    """Forget the source at `location` and its files' state; its articles stay, with no
+    source. False when there is no such source."""
+    with store.begin() as conn:
+        gone = conn.execute(sources.delete().where(sources.c.location == normalise_location(location)))
+    return bool(gone.rowcount)
 
 
 def broken_files(store: Store, source_id: int) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot.cli import build_parser
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, write_post
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -29,7 +29,7 @@ def test_piped_commands_are_answered_then_the_bot_stops_at_end_of_input(tmp_path
     assert "/search 关键词" in out  # the help
     assert "人工智能大模型走进城市服务" in out and "【人工智能】" in out
     assert "已是最后一页" in out or "第 2/" in out
-    assert "已订阅：每天 08:00（Asia/Shanghai）发送摘要。内容：cat:金融, !广告" in out
+    assert "已订阅：每天 08:00（Asia/Shanghai）发送摘要。分类：金融；排除：广告" in out
     assert "订阅：开" in out
     assert "用法：/time HH:MM" in out and "摘要将在每天 07:05（Asia/Shanghai）发送。" in out
     assert "未知命令 /foo" in out
@@ -89,3 +89,26 @@ def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_console_paging_latest_and_dates_in_the_chats_language(tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    for i in range(6):  # two pages of results in a chat (5 a page)
+        write_post(posts, f"p{i}.md", f"<p>第{i}期港口简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
+                   title=f"港口简报第{i}期", date=f"2021-04-1{i} 08:00:00", extra=f"link: https://news.example.com/{i}")
+    write_post(posts, "dated.md", "<p>港口企业表示外贸订单增加。</p>", title="只有日期的港口消息", date="2021-04-20")
+    commands = "/more\n/search 港口\n/more\n/more\n/latest 1\n/lang en\n/more\n/search 港口\n"
+    env = _env(tmp_path) | {"DIGESTBOT_SOURCES": str(posts)}
+    result = subprocess.run([sys.executable, "-m", "bot", "run"], input=commands, capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    replies = result.stdout.split("\n\n")
+    assert replies[1] == "请先搜索，例如 /search 人工智能，再发送 /more 翻页。"
+    assert "（第 1/2 页）" in replies[2] and replies[2].endswith("发送 /more 查看下一页")
+    assert "（第 2/2 页）" in replies[3] and "/more" not in replies[3]
+    assert replies[4] == "已是最后一页（共 2 页）。"
+    latest = replies[5]  # the date-only post is the newest: its date, no made-up time, no path
+    assert latest.splitlines()[:2] == ["1. 只有日期的港口消息", "   测试来源 · 2021-04-20"]
+    assert str(posts) not in result.stdout and ".md" not in result.stdout
+    assert replies[7] == "That was the last page (2 in all)."
+    assert replies[8].endswith("Send /more for the next page")

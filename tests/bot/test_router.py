@@ -11,8 +11,9 @@ from bot import chats as chat_store
 from bot.config import BotConfig
 from bot.router import Incoming, Router
 from digest.ingest import Ingestor
+from digest.settings import Settings
 from digest.store import Store
-from tests.conftest import write_post
+from tests.conftest import FeedServer, write_post
 from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
 
 NOW = datetime(2021, 4, 20, 12, 0, tzinfo=timezone.utc)
@@ -72,7 +73,7 @@ def test_group_chatter_and_other_bots_commands_are_ignored(router: Router) -> No
 
 def test_subscribe_sorts_categories_sources_keywords_and_exclusions(router: Router, store: Store) -> None:
     reply = ask(router, "/subscribe 科技, 每经网，港口 !广告 cat:体育")
-    assert "cat:科技" in reply.text and "source:每经网" in reply.text and "!广告" in reply.text
+    assert reply.text.endswith("分类：科技、体育；来源：每经网；关键词：港口；排除：广告")
     chat = chat_store.ensure_chat(store, "telegram", "100")
     wanted = chat_store.subscription(store, chat).filter
     assert wanted.categories == ("科技", "体育") and wanted.sources == ("每经网",)
@@ -81,6 +82,19 @@ def test_subscribe_sorts_categories_sources_keywords_and_exclusions(router: Rout
     assert "已取消订阅" in ask(router, "/unsubscribe").text
     assert "没有订阅" in ask(router, "/unsubscribe").text
     assert "订阅：关" in ask(router, "/settings").text
+
+
+def test_subscription_and_settings_are_confirmed_in_words_not_filter_syntax(router: Router) -> None:
+    words = "分类：科技；来源：每经网；关键词：比特币；排除：广告"
+    reply = ask(router, "/subscribe 科技, 每经网, 比特币, !广告")
+    assert reply.text == f"已订阅：每天 08:00（Asia/Shanghai）发送摘要。{words}"
+    assert ask(router, "/settings").text.endswith("\n" + words)
+    ask(router, "/lang en")
+    english = "Categories: 科技; sources: 每经网; keywords: 比特币; excluded: 广告"
+    assert ask(router, "/subscribe 科技, 每经网, 比特币, !广告").text.endswith(f"(Asia/Shanghai). {english}")
+    assert ask(router, "/subscribe !广告").text.endswith(". Excluded: 广告")
+    assert ask(router, "/settings").text.endswith("\nExcluded: 广告")
+    assert ask(router, "/subscribe").text.endswith("Content: all news")
 
 
 def test_time_zone_and_language_are_per_chat(router: Router, store: Store) -> None:
@@ -116,3 +130,17 @@ def test_latest_and_stats_for_admins(router: Router) -> None:
     assert "文章：3" in ask(router, "/stats", user_ref="42").text
     assert "文章：3" in ask(router, "/stats", user_name="boss").text
     assert "只有管理员" in ask(router, "/stats", user_ref="7", user_name="someone").text
+
+
+def test_stats_count_the_sources_the_bot_polls_not_one_off_ingests(
+    store: Store, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    configured, once = tmp_path / "configured", tmp_path / "once"
+    write_post(configured, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅")
+    write_post(once, "bank.md", BANK_BODY, title="多家银行下调存款利率")
+    # a one-off folder and a one-off feed that fails (404): neither is the bot's to poll
+    report = Ingestor(store, workers=1).ingest([str(configured), str(once), feed_server.url("/gone")])
+    assert (report.new, report.failed) == (2, 1)
+    config = BotConfig(settings=Settings(sources=(str(configured),)), admins=frozenset({"42"}))
+    stats = ask(Router(store, config, clock=lambda: NOW), "/stats", user_ref="42").text
+    assert "文章：2" in stats and "来源：1（出错 0）" in stats

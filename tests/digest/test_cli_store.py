@@ -120,3 +120,39 @@ def test_digest_since_is_what_was_stored_since_whatever_its_date(env: dict[str, 
     assert bad.returncode == 2 and "2021-04-01" in bad.stderr
     both = run("digest", "--since", "1h", "--date", "2021-04-20", env=env)
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_search_text_shows_links_never_paths_and_json_keeps_the_path(env: dict[str, str], tmp_path: Path) -> None:
+    post = write_post(tmp_path / "posts", "bank.md", BANK_BODY, title="多家银行下调存款利率")
+    assert run("ingest", str(tmp_path / "posts"), env=env).returncode == 0
+    text = run("search", "存款利率", env=env)
+    assert "多家银行下调存款利率" in text.stdout and "测试来源" in text.stdout
+    assert str(tmp_path) not in text.stdout and "bank.md" not in text.stdout
+    (hit,) = json.loads(run("search", "存款利率", "--format", "json", env=env).stdout)["hits"]
+    assert hit["path"] == str(post)
+
+
+def test_sources_tells_one_off_ingests_from_configured_ones_and_removes_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    once = tmp_path / "once"
+    write_post(once, "bank.md", BANK_BODY, title="多家银行下调存款利率")
+    assert run("ingest", env=env).returncode == 0  # the configured default, seeds/
+    assert run("ingest", str(once), env=env).returncode == 0  # a one-off
+    listed = run("sources", env=env).stdout
+    seeds_entry, once_entry = listed.split(f"{once}")
+    assert f"{SEEDS}" in seeds_entry and "configured;" in seeds_entry
+    assert "one-off (not in DIGESTBOT_SOURCES: not polled)" in once_entry
+    as_json = {s["location"]: s["configured"] for s in json.loads(run("sources", "--format", "json", env=env).stdout)}
+    assert as_json == {str(SEEDS): True, str(once): False}
+
+    removed = run("sources", "--remove", str(once), env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert f"removed source {once}; its articles stay" in removed.stdout and not removed.stderr
+    assert str(once) not in run("sources", env=env).stdout
+    assert "多家银行下调存款利率" in run("search", "存款利率", env=env).stdout  # its article stays
+
+    missing = run("sources", "--remove", str(once), env=env)
+    assert missing.returncode == 1 and f"no source at {once}" in missing.stderr
+    configured = run("sources", "--remove", "seeds/", env=env)
+    assert configured.returncode == 0 and "still in DIGESTBOT_SOURCES" in configured.stderr
