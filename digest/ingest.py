@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 NEW, UPDATED, DUPLICATE, UNCHANGED = "new", "updated", "duplicate", "unchanged"
 POST_SUFFIXES = (".md", ".markdown")
 _PARALLEL_MIN = 64  # fewer changed articles than this are not worth starting workers
+FUTURE_SLACK = timedelta(hours=12)  # more ahead than any time zone: a wrong date, said in the log
 _CHUNK = 256  # articles handed to the workers at a time (bounds memory on huge folders)
 
 _BANDS = (articles.c.band0, articles.c.band1, articles.c.band2, articles.c.band3)
@@ -375,6 +376,10 @@ def save(
         return DUPLICATE, conn.execute(sa.select(articles.c.id).where(articles.c.uid == p.uid)).scalar_one(), None
     if near is None:  # a near-duplicate is found through its first telling
         index_article(conn, inserted, p.title_terms, p.body_terms)
+    if p.article.published > now + FUTURE_SLACK:
+        # digests go by when an article was stored, so it is in the next one all the same
+        log.warning("article %s: dated %s, in the future; stored as new", p.article.url or p.article.path or p.article.title,
+                    p.article.published.isoformat(timespec="minutes"))
     return NEW, inserted, near
 
 

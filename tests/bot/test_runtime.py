@@ -153,3 +153,27 @@ def test_a_feed_that_republishes_old_items_with_new_dates_sends_nothing_again(
     runtime_now = at + timedelta(days=2)
     asyncio.run(runtime.queue_due())
     assert [len(ids) for _, ids in outbox.held(store, chat.id)] == [1, 0]  # once, then nothing new
+
+
+def test_an_article_dated_in_the_future_is_logged_and_in_the_next_digest_once(store: Store, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from bot import chats as chat_store
+    from bot import outbox
+    from digest.ingest import Ingestor
+    from tests.conftest import write_post
+    from tests.digest.texts import BANK_BODY
+
+    at = datetime(2021, 4, 19, 20, 0, tzinfo=timezone.utc)
+    chat = chat_store.ensure_chat(store, "console", "local")
+    chat_store.subscribe(store, chat, DigestFilter(), now=at)
+    write_post(tmp_path / "posts", "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2031-04-20 07:00:00")
+    with caplog.at_level(logging.WARNING):
+        Ingestor(store, workers=1, clock=lambda: at + timedelta(hours=1)).ingest([str(tmp_path / "posts")])
+    assert any("dated 2031-04-20T07:00+08:00, in the future" in r.getMessage() and "bank.md" in r.getMessage()
+               for r in caplog.records)
+    runtime = _runtime(store, tmp_path)
+    for day in (1, 2):
+        runtime.clock = lambda day=day: at + timedelta(days=day)
+        asyncio.run(runtime.queue_due())
+    assert [len(ids) for _, ids in outbox.held(store, chat.id)] == [1, 0]
