@@ -9,11 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from digest.store import Store
+
+if TYPE_CHECKING:
+    from tests.bot.fake_telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -91,6 +95,21 @@ def write_post(folder: Path, name: str, body: str, **kwargs: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_post(body, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
     return path
+
+
+# -- the fake Telegram Bot API on 127.0.0.1 ---------------------------------------------
+
+
+@pytest.fixture
+def api() -> Iterator["FakeBotAPI"]:
+    """A fresh fake Bot API server; its `base_url` is TELEGRAM_API_BASE_URL."""
+    from tests.bot import fake_telegram  # the bot's tests and the scenarios use it
+
+    state = fake_telegram.FakeBotAPI()
+    server = fake_telegram.start(state)
+    yield state
+    server.shutdown()
+    server.server_close()
 
 
 # -- a feed server on 127.0.0.1 ---------------------------------------------------------

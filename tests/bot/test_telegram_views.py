@@ -4,7 +4,6 @@ API: /latest with source, time and summary; dates without a time; paging past th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,17 +22,6 @@ from tests.digest.texts import AI_BODY, BANK_BODY
 
 NOW = datetime(2021, 4, 21, 1, 0, tzinfo=timezone.utc)
 DATED = "<p>港口企业表示，外贸订单增加带动了集装箱需求。</p><p>内河航运公司也在增开班轮。</p>"
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeBotAPI]:
-    state = FakeBotAPI()
-    server = fake_telegram.start(state)
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -70,11 +58,11 @@ def _run(store: Store, api: FakeBotAPI, scenario) -> None:  # type: ignore[no-un
 
 
 def test_latest_shows_source_time_and_first_sentence_escaped_without_paths(
-    stored: Store, fake_api: FakeBotAPI, tmp_path: Path
+    stored: Store, api: FakeBotAPI, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        fake_api.push_message(100, "/latest 3")
-        (reply,) = await fake_api.until("sendMessage", chat_id=100)
+        api.push_message(100, "/latest 3")
+        (reply,) = await api.until("sendMessage", chat_id=100)
         assert reply.params["parse_mode"] == "HTML"
         first, second, third = reply.params["text"].split("\n\n")
         assert first == ("1. <b>只有日期的 &lt;i&gt;港口&lt;/i&gt; 消息</b>\n测试来源 · 2021-04-21\n"
@@ -84,38 +72,38 @@ def test_latest_shows_source_time_and_first_sentence_escaped_without_paths(
                                 "测试来源 · 2021-04-19 16:00\n")
         assert str(tmp_path) not in reply.params["text"] and ".md" not in reply.params["text"]
 
-    _run(stored, fake_api, scenario)
+    _run(stored, api, scenario)
 
 
-def test_search_shows_a_date_only_posts_date_and_no_path(stored: Store, fake_api: FakeBotAPI, tmp_path: Path) -> None:
+def test_search_shows_a_date_only_posts_date_and_no_path(stored: Store, api: FakeBotAPI, tmp_path: Path) -> None:
     async def scenario() -> None:
-        fake_api.push_message(100, "/search 外贸订单")
-        (reply,) = await fake_api.until("sendMessage", chat_id=100)
+        api.push_message(100, "/search 外贸订单")
+        (reply,) = await api.until("sendMessage", chat_id=100)
         text = reply.params["text"]
         assert "<b>只有日期的 &lt;i&gt;港口&lt;/i&gt; 消息</b>\n测试来源 · 2021-04-21\n" in text
         assert str(tmp_path) not in text and ".md" not in text
 
-    _run(stored, fake_api, scenario)
+    _run(stored, api, scenario)
 
 
-def test_a_page_button_beyond_the_last_page_says_so_and_leads_back(stored: Store, fake_api: FakeBotAPI) -> None:
+def test_a_page_button_beyond_the_last_page_says_so_and_leads_back(stored: Store, api: FakeBotAPI) -> None:
     async def scenario() -> None:
-        fake_api.push_message(100, "/search 港口")
-        (reply,) = await fake_api.until("sendMessage", chat_id=100)
+        api.push_message(100, "/search 港口")
+        (reply,) = await api.until("sendMessage", chat_id=100)
         assert "（第 1/2 页）" in reply.params["text"]
         ((button,),) = reply.params["reply_markup"]["inline_keyboard"]
         token = button["callback_data"].split(":")[1]
-        fake_api.push_callback(100, 555, f"s:{token}:5")  # an old button, or a crafted one
-        (edit,) = await fake_api.until("editMessageText")
+        api.push_callback(100, 555, f"s:{token}:5")  # an old button, or a crafted one
+        (edit,) = await api.until("editMessageText")
         assert edit.params["text"] == "没有第 5 页：这次搜索共 2 页。"
         ((back,),) = edit.params["reply_markup"]["inline_keyboard"]
         assert back == {"text": "上一页", "callback_data": f"s:{token}:2"}
 
-        fake_api.push_message(100, "/lang en")
-        await fake_api.until("sendMessage", count=2, chat_id=100)
-        fake_api.push_message(100, "/search 港口")
-        english = (await fake_api.until("sendMessage", count=3, chat_id=100))[-1]
+        api.push_message(100, "/lang en")
+        await api.until("sendMessage", count=2, chat_id=100)
+        api.push_message(100, "/search 港口")
+        english = (await api.until("sendMessage", count=3, chat_id=100))[-1]
         assert english.params["text"].startswith("7 found (page 1/2)")
         assert [b["text"] for b in english.params["reply_markup"]["inline_keyboard"][0]] == ["Next"]
 
-    _run(stored, fake_api, scenario)
+    _run(stored, api, scenario)

@@ -121,7 +121,7 @@ def test_jsonl_eval_data_never_seen(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == [r["id"] for r in rows]
-    for row, o in zip(rows, out):
+    for row, o in zip(rows, out, strict=True):
         assert 0 < len(o["summary"]) <= len(row["summary"])
         assert all(s in row["text"] for s in o["sentences"])
 

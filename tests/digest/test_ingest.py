@@ -177,7 +177,7 @@ def test_simhash_separates_near_duplicates_from_other_stories() -> None:
     c = fingerprint.simhash(search_terms(PORT_BODY))
     assert a is not None and b is not None and c is not None
     assert fingerprint.distance(a, b) <= fingerprint.NEAR_BITS < fingerprint.distance(a, c)
-    assert any(x == y for x, y in zip(fingerprint.bands(a), fingerprint.bands(b)))
+    assert any(x == y for x, y in zip(fingerprint.bands(a), fingerprint.bands(b), strict=True))
     assert fingerprint.to_unsigned(fingerprint.to_signed(a)) == a
 
 

@@ -181,5 +181,5 @@ def test_clauses_picked_side_by_side_are_one_bullet() -> None:
     article = parse_article(build_post(texts.GIVEAWAY_BODY, title="快递业务量一季度突破三百亿件"))
     summary = summarize(article, 40)
     assert summary.sentences[0].text == "全国快递业务量突破三百亿件，同比增长百分之二十五。"
-    for left, right in zip(summary.sentences, summary.sentences[1:]):
+    for left, right in zip(summary.sentences, summary.sentences[1:], strict=False):
         assert left.text + right.text not in article.body

@@ -22,11 +22,10 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from tests.bot import fake_telegram
 from tests.bot.fake_telegram import FakeBotAPI
@@ -97,14 +96,6 @@ def _env(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
     return env | {"DIGESTBOT_DATA_DIR": str(tmp_path / name), "DIGESTBOT_POLL_MINUTES": "1",
                   "DIGESTBOT_TIMEZONE": "UTC", "PYTHONUNBUFFERED": "1"} | extra
 
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    state = FakeBotAPI()
-    server = fake_telegram.start(state)
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _health(port: int) -> dict[str, object]:

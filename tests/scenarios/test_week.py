@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from bot import chats as chat_store
@@ -193,14 +191,6 @@ class Week:
         for call in self.api.sent()[before:]:  # no command is pending during a tick: these are digests
             self.parts.setdefault(int(call.params["chat_id"]), []).append((self.now, call.params["text"]))
 
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    state = FakeBotAPI()
-    server = fake_telegram.start(state)
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_week_every_matching_article_reaches_each_chat_exactly_once(store: Store, api: FakeBotAPI,
