@@ -108,3 +108,22 @@ def test_the_text_rendering_lists_every_item_and_its_summary(day: Store) -> None
         assert all(sentence in text for sentence in item.summary)
     assert "另有 1 篇相似报道" in text and "【金融】" in text
     assert digest.to_dict()["sections"][0]["items"][0]["also_reported"] == 1
+
+
+def test_sections_come_in_the_order_of_their_best_story_and_the_bigger_first_on_a_tie() -> None:
+    from datetime import datetime, timezone
+
+    from digest.compose import DigestItem, _rank, _sections
+
+    def item(number: int, category: str, also: int = 0, centrality: float = 0.0) -> DigestItem:
+        return DigestItem(number, f"t{number}", (), (), (), "s", category,
+                          datetime(2021, 4, 20, number, tzinfo=timezone.utc), also_reported=also, centrality=centrality)
+
+    ranked = sorted([item(1, "科技", also=2), item(2, "金融", centrality=0.5), item(3, "金融", centrality=0.4),
+                     item(4, "体育", centrality=0.5), item(5, "交通", centrality=0.1)], key=_rank)
+    order = [s.category for s in _sections(ranked)]
+    # 科技's one story leads (reported three times), though 金融 has two; 体育's is as central
+    # as 金融's best and newer
+    assert order == ["科技", "体育", "金融", "交通"]
+    tie = [item(6, "体育", centrality=0.5), item(6, "金融", centrality=0.5), item(7, "金融", centrality=0.1)]
+    assert [s.category for s in _sections(tie)] == ["金融", "体育"]
