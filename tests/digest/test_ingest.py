@@ -187,3 +187,18 @@ def test_a_stray_control_character_loses_nothing(store: Store, tmp_path: Path) -
     assert (report.new, report.failed) == (1, 0)
     (article,) = store.latest()
     assert "市民排队时间明显缩短" in article.body
+
+
+def test_a_folder_polled_on_schedule_is_read_at_every_run(store: Store, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2021, 4, 20, tzinfo=timezone.utc)
+    clock = {"now": start}
+    ingestor = Ingestor(store, workers=1, poll_minutes=1, clock=lambda: clock["now"])
+    write_post(tmp_path, "a.md", AI_BODY, title="人工智能助手进驻政务大厅")
+    assert ingestor.poll_due([str(tmp_path)]).new == 1
+    write_post(tmp_path, "b.md", BANK_BODY, title="多家银行下调存款利率")
+    # the scheduler's next run comes exactly a minute after the last began, a hair before the
+    # source's next time (stamped a moment into that run): it must still be read
+    clock["now"] = start + timedelta(minutes=1) - timedelta(milliseconds=5)
+    assert ingestor.poll_due([str(tmp_path)]).new == 1
