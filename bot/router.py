@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
@@ -36,6 +36,7 @@ from .schedule import on_demand_window
 log = logging.getLogger(__name__)
 
 MAX_LATEST = 20
+MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
 _SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
@@ -169,7 +170,8 @@ class Router:
                 return Reply(say("digest_usage", chat.language), chat.language)
             digest = compose(self.store, Window.calendar_day(day, zone), digest_filter=wanted)
             if digest.empty:
-                return Reply(say("digest_day_empty", chat.language, date=day.isoformat()), chat.language)
+                key = "digest_day_empty" if wanted is None or wanted.empty else "digest_day_filtered"
+                return Reply(say(key, chat.language, date=day.isoformat()), chat.language)
             return Reply(language=chat.language, digest=digest)
         now = self.clock()
         until = current.digested_until if current is not None and current.active else None
@@ -179,11 +181,15 @@ class Router:
         digest = compose(self.store, window, digest_filter=wanted, seen=seen)
         if digest.empty:
             when = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            return Reply(say("digest_empty", chat.language, since=when), chat.language)
+            key = "digest_empty" if wanted is None or wanted.empty or not digest.window_total else "digest_filtered"
+            return Reply(say(key, chat.language, since=when), chat.language)
         return Reply(language=chat.language, digest=digest)
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         wanted = self.parse_filter(argument)
+        entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
+        if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
+            return Reply(say("subscribe_too_long", chat.language, most=MAX_FILTER_ENTRIES), chat.language)
         chat_store.subscribe(self.store, chat, wanted, now=self.clock())
         text = say("subscribed", chat.language, time=self._time_of(chat), tz=self._zone(chat).key,
                    filter=self._describe(wanted, chat.language))
@@ -211,9 +217,8 @@ class Router:
     def _tz(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
             return Reply(say("tz_usage", chat.language), chat.language)
-        try:
-            zone = ZoneInfo(argument.strip())
-        except (ZoneInfoNotFoundError, ValueError):
+        zone = _zone_named(argument.strip())
+        if zone is None:
             return Reply(say("tz_bad", chat.language, tz=argument.strip()[:64]), chat.language)
         chat = chat_store.update_chat(self.store, chat, timezone=zone.key)
         return Reply(say("tz_set", chat.language, tz=zone.key, time=self._time_of(chat)), chat.language)
@@ -306,3 +311,13 @@ class Router:
             or (message.user_name and ("@" + message.user_name) in admins)
             or (message.user_name and message.user_name in admins)
         )
+
+
+def _zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone `name`, its case as the user likes (`utc`, `asia/shanghai`); None if none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    folded = {key.lower(): key for key in available_timezones()}
+    return ZoneInfo(folded[name.lower()]) if name.lower() in folded else None

@@ -142,9 +142,11 @@ class Runtime:
                 self._tasks.discard(task)
 
     async def poll(self) -> None:
-        """Ingest what is new in the configured sources whose backoff has passed."""
+        """Ingest what is new in the configured sources: all of them at the first run (a
+        restart reads what arrived while the bot was down), then those whose time has come."""
         ingestor = Ingestor(self.store, poll_minutes=self.config.settings.poll_minutes, workers=1)
-        report = await asyncio.to_thread(ingestor.poll_due, list(self.config.settings.sources))
+        read = ingestor.poll_due if self.jobs["poll"].runs else ingestor.ingest
+        report = await asyncio.to_thread(read, list(self.config.settings.sources))
         log.info("poll: %s", report.line())
         for where, reason in report.errors:
             log.warning("poll: %s: %s", where, reason)

@@ -188,7 +188,7 @@ class TelegramAdapter:
             text = (f"the Bot API at {base} rejected TELEGRAM_BOT_TOKEN ({exc.__cause__ or exc.message}); "
                     "check the token with @BotFather")
         elif _may_heal(exc):
-            text = f"cannot reach the Bot API at {base}: {type(exc).__name__}: {exc.message}"
+            text = f"the Bot API at {base} is unreachable or failing: {type(exc).__name__}: {exc.message}"
         else:
             text = f"the Bot API at {base} refused the start: {type(exc).__name__}: {exc.message}"
         return self.reporter.mask(text)

@@ -226,8 +226,8 @@ def _digest(args: argparse.Namespace) -> int:
     if args.since is not None:
         try:
             window = Window.since(parse_since(args.since, now=now, tz=zone), now, zone)
-        except QueryError as exc:
-            return _usage(f"digest: --{str(exc).removeprefix('since:')}")
+        except QueryError:
+            return _usage(f"digest: --since {args.since}: write a date (2021-04-01) or a span (24h, 7d)")
     else:
         window = Window.calendar_day(args.date or now.astimezone(zone).date(), zone)
     wanted = DigestFilter(tuple(args.category), tuple(args.source), tuple(args.keyword), tuple(args.exclude))

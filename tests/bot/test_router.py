@@ -144,3 +144,12 @@ def test_stats_count_the_sources_the_bot_polls_not_one_off_ingests(
     config = BotConfig(settings=Settings(sources=(str(configured),)), admins=frozenset({"42"}))
     stats = ask(Router(store, config, clock=lambda: NOW), "/stats", user_ref="42").text
     assert "文章：2" in stats and "来源：1（出错 0）" in stats
+
+
+def test_a_filter_that_hides_everything_says_so_and_zones_ignore_case(router: Router) -> None:
+    ask(router, "/subscribe 体育")
+    assert "不符合本聊天的订阅内容" in ask(router, "/digest").text
+    assert "2021-04-20 没有符合本聊天订阅内容的文章" in ask(router, "/digest 2021-04-20").text
+    assert "Asia/Shanghai" in ask(router, "/tz asia/shanghai").text and "UTC" in ask(router, "/tz utc").text
+    assert "订阅内容太多" in ask(router, "/subscribe " + ", ".join(f"词{i}" for i in range(51))).text
+    assert "订阅内容太多" in ask(router, "/subscribe " + "长" * 41).text

@@ -104,9 +104,9 @@ def test_an_unreachable_bot_api_is_retried_then_one_error_line(tmp_path: Path) -
     result = _run_to_failure(tmp_path, _env(tmp_path, TELEGRAM_API_BASE_URL=base, DIGESTBOT_START_RETRY_SECONDS="2"))
     assert result.returncode == 1
     warnings = [line for line in result.stderr.splitlines() if " WARNING bot.telegram: " in line]
-    assert len(warnings) >= 2 and all(f"cannot reach the Bot API at {base}: NetworkError" in w for w in warnings)
+    assert len(warnings) >= 2 and all(f"the Bot API at {base} is unreachable or failing: NetworkError" in w for w in warnings)
     (error,) = _error_lines(result.stderr)
-    assert error.startswith(f"digestbot: error: telegram: cannot reach the Bot API at {base}: NetworkError: ")
+    assert error.startswith(f"digestbot: error: telegram: the Bot API at {base} is unreachable or failing: NetworkError: ")
     assert error.endswith("(DIGESTBOT_START_RETRY_SECONDS=2)") and f"{len(warnings) + 1} attempt(s)" in error
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == len(warnings) + 1
     assert time.monotonic() - started < 60
@@ -118,7 +118,7 @@ def test_a_bot_api_answering_5xx_is_retried_and_the_start_heals(tmp_path: Path, 
                                                   DIGESTBOT_START_RETRY_SECONDS="30"))
     assert status == 0, output
     warnings = [line for line in output.splitlines() if " WARNING bot.telegram: " in line]
-    assert len(warnings) == 2 and all("cannot reach the Bot API" in w and "NetworkError" in w for w in warnings)
+    assert len(warnings) == 2 and all("is unreachable or failing" in w and "NetworkError" in w for w in warnings)
     assert "digestbot: telegram @digest_bot, long polling" in output
     assert "digestbot: error" not in output and "Traceback" not in output
     assert [c.method for c in api.calls[:3]] == ["getMe"] * 3
