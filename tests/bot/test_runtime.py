@@ -177,3 +177,28 @@ def test_an_article_dated_in_the_future_is_logged_and_in_the_next_digest_once(st
         runtime.clock = lambda day=day: at + timedelta(days=day)
         asyncio.run(runtime.queue_due())
     assert [len(ids) for _, ids in outbox.held(store, chat.id)] == [1, 0]
+
+
+def test_a_restart_reads_every_source_at_once_then_on_their_schedule(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import write_post
+    from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+
+    posts = tmp_path / "posts"
+    config = BotConfig(settings=Settings(sources=(str(posts),)))
+    write_post(posts, "a.md", AI_BODY, title="人工智能助手进驻政务大厅")
+
+    def runtime() -> Runtime:
+        console = ConsoleAdapter(Router(store, config), stdin=io.StringIO(""), stdout=io.StringIO())
+        return Runtime(store, config, {"console": console})
+
+    first = runtime()
+    asyncio.run(first.run_job("poll"))
+    write_post(posts, "b.md", BANK_BODY, title="多家银行下调存款利率")
+    asyncio.run(first.run_job("poll"))  # its next time (10 minutes on) has not come
+    assert store.count_articles() == 1
+    restarted = runtime()  # a restart a moment later: what arrived meanwhile is read at once
+    asyncio.run(restarted.run_job("poll"))
+    assert store.count_articles() == 2
+    write_post(posts, "c.md", PORT_BODY, title="长江港口吞吐量回升")
+    asyncio.run(restarted.run_job("poll"))
+    assert store.count_articles() == 2
