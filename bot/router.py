@@ -12,7 +12,7 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -178,7 +178,7 @@ class Router:
         since = current.active_since if current is not None and current.active else None
         window = on_demand_window(now=now, zone=zone, digested_until=until, active_since=since)
         seen = outbox.already_had(self.store, chat.id, compose(self.store, window, digest_filter=wanted).related)
-        digest = compose(self.store, window, digest_filter=wanted, seen=seen)
+        digest = replace(compose(self.store, window, digest_filter=wanted, seen=seen), preview=True)
         if digest.empty:
             when = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             key = "digest_empty" if wanted is None or wanted.empty or not digest.window_total else "digest_filtered"

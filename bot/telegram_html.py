@@ -106,7 +106,10 @@ def _fit(piece: Piece) -> list[Piece]:
 
 def digest_messages(digest: DailyDigest, language: str = "zh") -> list[str]:
     """A daily digest as Telegram HTML messages, in order."""
-    title = f"{digest.day.isoformat()} 每日摘要" if language == "zh" else f"Daily digest, {digest.day.isoformat()}"
+    if language == "zh":
+        title = f"{digest.day.isoformat()} {'摘要预览' if digest.preview else '每日摘要'}"
+    else:
+        title = f"{'Digest preview' if digest.preview else 'Daily digest'}, {digest.day.isoformat()}"
     blocks: list[list[Piece]] = [[tag_piece("b", title)]]
     if digest.kind != "day":
         blocks[0] += [text_piece("\n"), tag_piece("i", covers(digest, language))]

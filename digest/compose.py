@@ -162,6 +162,7 @@ class DailyDigest:
     window_total: int = 0  # articles in the window before the filter
     titles: tuple[DigestItem, ...] = ()  # stories beyond the summarised ones, shown by title
     kind: str = DAY
+    preview: bool = False  # shown on demand (/digest): what the next digest will bring so far
     # every article the digest shows, and how (ITEM, TITLE, FOLDED): what a chat has had
     contents: tuple[tuple[int, str], ...] = ()
     # the articles whose earlier delivery to a chat would change this digest (see `compose`)

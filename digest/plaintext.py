@@ -92,7 +92,7 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
 def render_daily(digest: DailyDigest) -> str:
     """A digest as text: sections by category, each story's summary and link, then the
     stories beyond those by title."""
-    title = f"{digest.day.isoformat()} 每日摘要（{digest.timezone}）"
+    title = f"{digest.day.isoformat()} {'摘要预览' if digest.preview else '每日摘要'}（{digest.timezone}）"
     if digest.empty:
         return f"{title}\n没有新文章。"
     lines = [title + (f"\n{covers(digest)}" if digest.kind != "day" else "")]
