@@ -13,6 +13,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": (
             "可用命令：\n"
             "/search 关键词 — 搜索新闻（可加 source:来源 cat:分类 since:7d）\n"
+            "/more — 搜索结果的下一页（控制台；Telegram 用按钮）\n"
             "/latest [n] — 最新 n 篇\n"
             "/digest [日期] — 自上次摘要以来的新文章（或某一天的文章）\n"
             "/subscribe [分类, 来源, 关键词, !排除词] — 订阅每日摘要\n"
@@ -25,6 +26,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "Commands:\n"
             "/search words — search the news (filters: source:NAME cat:CATEGORY since:7d)\n"
+            "/more — the next page of a search (console; Telegram has buttons)\n"
             "/latest [n] — the n newest articles\n"
             "/digest [date] — what is new since the last digest (or a day's articles)\n"
             "/subscribe [categories, sources, keywords, !excluded] — get the daily digest\n"
