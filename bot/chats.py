@@ -129,7 +129,7 @@ def subscribed_chats(store: Store) -> list[tuple[Chat, Subscription]]:
     query = (
         sa.select(chats, subscriptions.c.categories, subscriptions.c.sources, subscriptions.c.keywords,
                   subscriptions.c.excluded, subscriptions.c.active.label("sub_active"), subscriptions.c.chat_id,
-                  subscriptions.c.active_since, subscriptions.c.digested_until, subscriptions.c.created_at.label("sub_created"))
+                  subscriptions.c.active_since, subscriptions.c.digested_until)
         .join(subscriptions, subscriptions.c.chat_id == chats.c.id)
         .where(chats.c.active.is_(True), subscriptions.c.active.is_(True))
         .order_by(chats.c.id)
@@ -142,8 +142,7 @@ def _subscription(row: Any) -> Subscription:
     m = row._mapping
     wanted = DigestFilter(tuple(m["categories"]), tuple(m["sources"]), tuple(m["keywords"]), tuple(m["excluded"]))
     active = m["sub_active"] if "sub_active" in m else m["active"]
-    created = m["sub_created"] if "sub_created" in m else m["created_at"]
-    return Subscription(m["chat_id"], wanted, bool(active), m["active_since"] or created, m["digested_until"])
+    return Subscription(m["chat_id"], wanted, bool(active), m["active_since"], m["digested_until"])
 
 
 def zone_of(chat: Chat, default: str) -> ZoneInfo:

@@ -162,7 +162,8 @@ class Router:
         # digest still brings it); `/digest 2021-04-20`: what was published that day.
         zone = self._zone(chat)
         current = chat_store.subscription(self.store, chat)
-        wanted = current.filter if current is not None and current.active else None
+        active = current if current is not None and current.active else None
+        wanted = active.filter if active is not None else None
         if argument:
             try:
                 day = date.fromisoformat(argument.strip())
@@ -173,12 +174,12 @@ class Router:
                 key = "digest_day_empty" if wanted is None or wanted.empty else "digest_day_filtered"
                 return Reply(say(key, chat.language, date=day.isoformat()), chat.language)
             return Reply(language=chat.language, digest=digest)
-        now = self.clock()
-        until = current.digested_until if current is not None and current.active else None
-        since = current.active_since if current is not None and current.active else None
-        window = on_demand_window(now=now, zone=zone, digested_until=until, active_since=since)
-        seen = outbox.already_had(self.store, chat.id, compose(self.store, window, digest_filter=wanted).related)
-        digest = replace(compose(self.store, window, digest_filter=wanted, seen=seen), preview=True)
+        window = on_demand_window(now=self.clock(), zone=zone,
+                                  digested_until=active.digested_until if active is not None else None,
+                                  active_since=active.active_since if active is not None else None)
+        digest = compose(self.store, window, digest_filter=wanted,
+                         already_had=lambda ids: outbox.already_had(self.store, chat.id, ids))
+        digest = replace(digest, preview=True)
         if digest.empty:
             when = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             key = "digest_empty" if wanted is None or wanted.empty or not digest.window_total else "digest_filtered"

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -30,6 +30,7 @@ from . import outbox
 from .adapter import Adapter, ChatGone, ChatMigrated, RetryAfter, SendError
 from .chats import Chat, Subscription
 from .config import BotConfig
+from .errors import ErrorReporter
 from .pacing import Pacer
 from .schedule import due_digest
 
@@ -42,13 +43,6 @@ MAX_BACKOFF = timedelta(hours=1)
 _FAILING_RUNS = 3  # a job that failed this many times in a row is unhealthy
 
 
-class Reporter(Protocol):
-    """Where a failed job is reported (bot/errors.py's ErrorReporter)."""
-
-    def report(self, event: str, exc: BaseException | None = None, *, chat: str | None = None,
-               command: str | None = None) -> None: ...
-
-
 @dataclass
 class JobState:
     """How a recurring job has been going, for /healthz."""
@@ -57,7 +51,6 @@ class JobState:
     runs: int = 0
     failures_in_a_row: int = 0
     last_start: float | None = None  # time.time()
-    last_seconds: float | None = None
     last_error: str | None = None
     running: bool = False
 
@@ -72,13 +65,13 @@ class Runtime:
 
     def __init__(self, store: Store, config: BotConfig, adapters: dict[str, Adapter], *,
                  clock: Callable[[], datetime] | None = None, pacer: Pacer | None = None,
-                 reporter: Reporter | None = None) -> None:
+                 reporter: ErrorReporter | None = None) -> None:
         self.store = store
         self.config = config
         self.adapters = adapters
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.pacer = pacer or Pacer()
-        self.reporter = reporter
+        self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.jobs: dict[str, JobState] = {
             "poll": JobState(self.config.settings.poll_minutes * 60.0),
@@ -123,21 +116,18 @@ class Runtime:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        state.running, state.last_start, started = True, time.time(), time.monotonic()
+        state.running, state.last_start = True, time.time()
         try:
             await job()
         except Exception as exc:
             state.failures_in_a_row += 1
             state.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            if self.reporter is not None:
-                self.reporter.report(f"job {name}", exc)
-            else:
-                log.error("job %s failed: %s", name, state.last_error, exc_info=log.isEnabledFor(logging.DEBUG))
+            self.reporter.report(f"job {name}", exc)
         else:
             state.failures_in_a_row, state.last_error = 0, None
         finally:
             state.runs += 1
-            state.running, state.last_seconds = False, round(time.monotonic() - started, 3)
+            state.running = False
             if task is not None:
                 self._tasks.discard(task)
 
@@ -170,10 +160,7 @@ class Runtime:
             try:
                 queued += self._queue_chat(chat, subscription, adapter, now, shared)
             except Exception as exc:  # one chat's failure must not hold up the others' digests
-                if self.reporter is not None:
-                    self.reporter.report("digest", exc, chat=f"{chat.platform}:{chat.chat_ref}")
-                else:
-                    log.error("chat %s:%s: digest not queued: %s", chat.platform, chat.chat_ref, exc)
+                self.reporter.report("digest", exc, chat=f"{chat.platform}:{chat.chat_ref}")
         return queued
 
     def _queue_chat(self, chat: Chat, subscription: Subscription, adapter: Adapter, now: datetime,
@@ -190,11 +177,11 @@ class Runtime:
             return 0
         key = (due.window, subscription.filter, chat.platform, chat.language)
         if key not in shared:
-            shared[key] = self._compose(due.window, subscription.filter, adapter, chat.language, frozenset())
+            shared[key] = self._compose(due.window, subscription.filter, adapter, chat.language)
         digest, parts = shared[key]
         had = outbox.already_had(self.store, chat.id, digest.related)
         if had:  # this chat already had some of these stories: its own digest
-            digest, parts = self._compose(due.window, subscription.filter, adapter, chat.language, frozenset(had))
+            digest, parts = self._compose(due.window, subscription.filter, adapter, chat.language, had)
         where = f"chat {chat.platform}:{chat.chat_ref}"
         if outbox.record_digest(self.store, chat.id, digest, parts, now) is None:
             return 0  # another process (or an earlier run) recorded it
@@ -209,8 +196,8 @@ class Runtime:
         return 1
 
     def _compose(self, window: Window, wanted: DigestFilter, adapter: Adapter, language: str,
-                 seen: frozenset[int]) -> tuple[DailyDigest, list[dict[str, Any]]]:
-        digest = compose(self.store, window, digest_filter=wanted, seen=seen)
+                 had: set[int] | None = None) -> tuple[DailyDigest, list[dict[str, Any]]]:
+        digest = compose(self.store, window, digest_filter=wanted, already_had=(lambda _: had) if had else None)
         return digest, ([] if digest.empty else adapter.digest_parts(digest, language))
 
     async def drain(self) -> int:

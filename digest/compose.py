@@ -20,7 +20,7 @@ Ranking, and why:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -178,11 +178,6 @@ class DailyDigest:
         """True when the window had nothing for this digest (it is then not sent)."""
         return not self.sections
 
-    @property
-    def article_ids(self) -> list[int]:
-        """Every article the digest shows, in any role."""
-        return [article_id for article_id, _ in self.contents]
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary of the digest."""
         return {
@@ -222,19 +217,22 @@ def compose(
     window: Window,
     *,
     digest_filter: DigestFilter | None = None,
-    seen: Collection[int] = frozenset(),
+    already_had: Callable[[frozenset[int]], Collection[int]] | None = None,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> DailyDigest:
     """The digest of `window`: filtered, near-duplicates folded, ranked, grouped.
 
-    `seen` are the articles the chat already had. A near-duplicate whose first telling it
-    had is left out; one whose first telling it never had is news to it and stands for
-    the story. `related` on the result lists the ids `seen` is consulted for, so a caller
-    can share one digest among chats that had none of them.
+    `already_had(ids)` says which of the window's articles (and the first tellings they
+    retell) the chat already had. A near-duplicate whose first telling it had is left
+    out; one whose first telling it never had is news to it and stands for the story.
+    `related` on the result lists the ids asked about, so a caller can share one digest
+    among chats that had none of them.
     """
     found = _window(store, window)
     chosen = [a for a in found if digest_filter is None or digest_filter.matches(a)]
-    stories, folded = _fold(chosen, set(seen))
+    related = frozenset(a.id for a in chosen) | {a.duplicate_of for a in chosen if a.duplicate_of is not None}
+    seen = set(already_had(related)) if already_had is not None and related else set()
+    stories, folded = _fold(chosen, seen)
     centrality = _centrality([a for a in found if a.duplicate_of is None or a.id in stories])
     ranked = sorted(
         (_item(a, len(folded.get(a.id, ())), centrality.get(a.id, 0.0)) for a in stories.values()),
@@ -257,7 +255,7 @@ def compose(
         titles=tuple(titled),
         kind=window.kind,
         contents=tuple(contents),
-        related=frozenset(a.id for a in chosen) | {a.duplicate_of for a in chosen if a.duplicate_of is not None},
+        related=related,
     )
 
 

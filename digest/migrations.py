@@ -111,6 +111,7 @@ def _v3_digest_windows(conn: Connection) -> None:
     schema.articles_by_ingest.create(conn)
     conn.exec_driver_sql(add.format("subscriptions", "active_since", when))
     conn.exec_driver_sql(add.format("subscriptions", "digested_until", when))
+    conn.execute(schema.subscriptions.update().values(active_since=schema.subscriptions.c.created_at))
     conn.exec_driver_sql("ALTER TABLE deliveries RENAME TO deliveries_v2")
     schema.metadata.create_all(conn, tables=[schema.digests, schema.digest_articles, schema.deliveries])
     old = _v2_tables().tables["deliveries"].to_metadata(sa.MetaData(), name="deliveries_v2")
