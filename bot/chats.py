@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -104,6 +105,19 @@ def subscribe(store: Store, chat: Chat, wanted: DigestFilter, *, now: datetime |
         }))
         row = conn.execute(sa.select(subscriptions).where(subscriptions.c.chat_id == chat.id)).one()
     return _subscription(row)
+
+
+def standing_subscriptions(store: Store, platform: str, chat_refs: Iterable[str], *, kind: str = "channel",
+                           now: datetime | None = None) -> list[Chat]:
+    """Subscribe the chats a deployment lists (TELEGRAM_CHANNELS, the console…) to every
+    article, once: a chat that ever subscribed keeps what it chose, even off."""
+    standing = []
+    for chat_ref in chat_refs:
+        chat = ensure_chat(store, platform, chat_ref, kind=kind)
+        if subscription(store, chat) is None:
+            subscribe(store, chat, DigestFilter(), now=now)
+        standing.append(chat)
+    return standing
 
 
 def unsubscribe(store: Store, chat: Chat) -> bool:

@@ -28,7 +28,9 @@ class BotConfig:
 
     settings: Settings = field(default_factory=Settings)
     digest_time: str = DEFAULT_DIGEST_TIME
-    admins: frozenset[str] = frozenset()  # user ids (or @names) allowed /stats
+    # platform-qualified user ids allowed /stats (`telegram:42`, `slack:U0123`); the
+    # operator at the console (`console`) is always one: they own the process
+    admins: frozenset[str] = frozenset({"console"})
     telegram_token: str | None = None
     telegram_api_base_url: str = TELEGRAM_API
     telegram_webhook_url: str | None = None
@@ -65,7 +67,7 @@ class BotConfig:
         return cls(
             settings=Settings.from_env(env),
             digest_time=digest_time,
-            admins=frozenset(_list(env.get("DIGESTBOT_ADMINS"))),
+            admins=_admins(env.get("DIGESTBOT_ADMINS")),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
@@ -76,6 +78,24 @@ class BotConfig:
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
         )
+
+
+def _admins(raw: str | None) -> frozenset[str]:
+    """DIGESTBOT_ADMINS as platform-qualified ids. A bare number is a Telegram user id
+    (the only platform whose ids are numbers); an @name is refused: anyone can take a
+    name that was given up, and the same name is different people on two platforms."""
+    admins = {"console"}
+    for entry in _list(raw):
+        if entry.startswith("@"):
+            raise DigestError(f"DIGESTBOT_ADMINS: {entry!r} is a user name; list user ids instead, "
+                              "qualified by platform (telegram:42, slack:U0123)")
+        entry = f"telegram:{entry}" if entry.isdigit() else entry
+        platform, _, user = entry.partition(":")
+        if entry != "console" and (platform not in ("telegram", "slack") or not user):
+            raise DigestError(f"DIGESTBOT_ADMINS: {entry!r} is not a user id qualified by platform "
+                              "(telegram:42, slack:U0123, console)")
+        admins.add(entry)
+    return frozenset(admins)
 
 
 def _list(raw: str | None) -> list[str]:

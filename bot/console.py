@@ -12,16 +12,14 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
-
 from digest.compose import DailyDigest
-
-from . import chats as chat_store
 from digest.plaintext import render_daily
 
+from . import chats as chat_store
+from .adapter import Incoming, Reply, parse_slash
 from .messages import say
 from .render import reply_text
-from .router import Incoming, Reply, Router
+from .router import Router
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +46,8 @@ class ConsoleAdapter:
     async def start(self) -> None:
         chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT, title="console")
         self._chat_id = chat.id
-        if chat_store.subscription(self.router.store, chat) is None:
-            chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""), now=self.router.clock())
+        chat_store.standing_subscriptions(self.router.store, self.platform, [CHAT], kind="private",
+                                          now=self.router.clock())
         self._write(_PROMPT_HINT)
         self._task = asyncio.create_task(self._read())
 
@@ -100,18 +98,21 @@ class ConsoleAdapter:
                                         command=text.split()[0] if text.startswith("/") else None)
 
     def _answer(self, text: str) -> None:
-        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its zone or language may have just changed
+        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its language may have just changed
         language = chat.language if chat else "zh"
-        if text.split()[0] in ("/more", "/next"):
+        slash = parse_slash(text)
+        if slash is not None and slash.name in ("more", "next"):  # the console's paging
             reply = self._more(language)
         else:
-            reply = self.router.handle(Incoming(self.platform, CHAT, text, user_ref="console"))
+            reply = self.router.handle(Incoming(
+                self.platform, CHAT, "console", slash.name if slash else None, slash.argument if slash else "",
+                chat_title="console",
+            ))
         if reply is None:
             return
         if reply.search is not None and reply.search_token:
             self._last_search = (reply.search_token, reply.search.page, reply.search.pages)
-        zone = (chat.timezone if chat else None) or self.router.config.timezone
-        self._write(reply_text(reply, ZoneInfo(zone)))
+        self._write(reply_text(reply))
 
     def _more(self, language: str) -> Reply | None:
         # the next page of the last search; None when there is none (and that is said)

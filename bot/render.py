@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from digest.dates import shown_time
 from digest.plaintext import render_daily, render_search
 
 from .messages import say
-from .router import Reply
+from .adapter import Reply
 
 
-def reply_text(reply: Reply, zone: ZoneInfo) -> str:
+def reply_text(reply: Reply) -> str:
     """A reply as plain text (the console, and any platform without markup)."""
+    zone = reply.zone
     parts = [reply.text] if reply.text else []
     if reply.search is not None:
         parts.append(render_search(reply.search, zone))

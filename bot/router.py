@@ -1,8 +1,9 @@
 """The command router: one implementation of every command, for every adapter.
 
-An adapter turns what arrived into an `Incoming`, calls `Router.handle`, and renders the
-`Reply` it gets back. The router never sees a platform's types, and never raises: a bad
-argument gets a short answer, and an unexpected error a polite one (and a log line).
+An adapter turns what arrived into an `Incoming` (see `bot.adapter`, the platform port),
+calls `Router.handle`, and renders the `Reply` it gets back. The router never sees a
+platform's types or syntax, and never raises: a bad argument gets a short answer, and an
+unexpected error a polite one (and a log line).
 """
 
 from __future__ import annotations
@@ -12,21 +13,23 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from typing import Any
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from digest.compose import DailyDigest, DigestFilter, Window, compose
+from digest.compose import DigestFilter, Window, compose
 from digest.query import QueryError
 from digest.schema import articles, chats, deliveries, subscriptions
-from digest.search import SearchPage, search
+from digest.search import search
 from digest.sources import list_sources
-from digest.store import Store, StoredArticle
+from digest.store import Store
 
 from . import chats as chat_store
 from . import outbox
+from .adapter import Incoming, Reply
 from .chats import Chat
 from .config import BotConfig, parse_time
 from .errors import ErrorReporter
@@ -39,45 +42,18 @@ MAX_LATEST = 20
 MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
 _SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
-_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
 _SPLIT = re.compile(r"[,，、;；\s]+")
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A message as the router sees it, whatever platform it came from."""
-
-    platform: str
-    chat_ref: str
-    text: str
-    chat_kind: str = "private"
-    chat_title: str | None = None
-    user_ref: str | None = None
-    user_name: str | None = None  # without the @
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot answers: text, and/or a page of results, a digest or a list of articles."""
-
-    text: str = ""
-    language: str = "zh"
-    search: SearchPage | None = None
-    search_token: str | None = None  # paging state, kept here; buttons carry only this
-    digest: DailyDigest | None = None
-    articles: tuple[StoredArticle, ...] = field(default_factory=tuple)
 
 
 class Router:
     """Answers commands from the store; `handle` for messages, `search_page` for paging."""
 
     def __init__(self, store: Store, config: BotConfig, *, clock: Callable[[], datetime] | None = None,
-                 bot_name: str | None = None, reporter: ErrorReporter | None = None) -> None:
+                 reporter: ErrorReporter | None = None) -> None:
         self.store = store
         self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         self.config = config
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.bot_name = bot_name
         self._searches: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._commands: dict[str, Callable[[Chat, Incoming, str], Reply]] = {
             "start": self._start, "help": self._help, "search": self._search, "latest": self._latest,
@@ -92,46 +68,42 @@ class Router:
         return list(self._commands)
 
     def handle(self, message: Incoming) -> Reply | None:
-        """The reply to a message; None for a message the bot should not answer (chatter in
-        a group, a command addressed to another bot)."""
-        match = _COMMAND.match(message.text.strip())
-        if match is None:
-            if message.chat_kind != "private":
-                return None
-            chat = self._chat(message)
-            return Reply(say("not_command", chat.language), chat.language)
-        name, addressee, argument = match.group(1).lower(), match.group(2), (match.group(3) or "").strip()
-        if addressee and self.bot_name and addressee.lower() != self.bot_name.lower():
+        """The reply to a message; None for one the bot should not answer (chatter in a
+        group, a command addressed to another bot)."""
+        if not message.addressed_to_me:
             return None
         chat = self._chat(message)
-        command = self._commands.get(name)
+        if message.command is None:
+            return self._say(chat, "not_command")
+        command = self._commands.get(message.command)
         if command is None:
-            return Reply(say("unknown", chat.language, command="/" + name), chat.language)
+            return self._say(chat, "unknown", command="/" + message.command)
         try:
-            return command(chat, message, argument)
+            return command(chat, message, message.argument)
         except Exception as exc:  # a bug must cost one reply, not the bot
-            self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}", command="/" + name)
-            return Reply(say("error", chat.language), chat.language)
+            self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}",
+                                 command="/" + message.command)
+            return self._say(chat, "error")
 
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
         """Another page of an earlier search (the paging buttons)."""
         chat = chat_store.ensure_chat(self.store, platform, chat_ref)
         state = self._searches.get(token)
         if state is None or state[0] != chat.id:
-            return Reply(say("search_expired", chat.language), chat.language)
+            return self._say(chat, "search_expired")
         return self._run_search(chat, state[1], page, token)
 
     # -- commands ----------------------------------------------------------------------
 
     def _start(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        return Reply(say("welcome", chat.language) + say("help", chat.language), chat.language)
+        return self._reply(chat, say("welcome", chat.language) + say("help", chat.language))
 
     def _help(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        return Reply(say("help", chat.language), chat.language)
+        return self._say(chat, "help")
 
     def _search(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
-            return Reply(say("search_usage", chat.language), chat.language)
+            return self._say(chat, "search_usage")
         token = secrets.token_urlsafe(6)
         return self._run_search(chat, argument, 1, token)
 
@@ -139,23 +111,23 @@ class Router:
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
-            return Reply(say("search_bad", chat.language, reason=exc), chat.language)
+            return self._say(chat, "search_bad", reason=exc)
         self._searches[token] = (chat.id, text)
         self._searches.move_to_end(token)
         while len(self._searches) > _SEARCHES_KEPT:
             self._searches.popitem(last=False)
-        return Reply(language=chat.language, search=found, search_token=token)
+        return self._reply(chat, search=found, search_token=token)
 
     def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         count = 5
         if argument:
             if not argument.isdigit() or not 1 <= int(argument) <= MAX_LATEST:
-                return Reply(say("latest_usage", chat.language), chat.language)
+                return self._say(chat, "latest_usage")
             count = int(argument)
         newest = self.store.latest(count)
         if not newest:
-            return Reply(say("latest_none", chat.language), chat.language)
-        return Reply(language=chat.language, articles=tuple(newest))
+            return self._say(chat, "latest_none")
+        return self._reply(chat, articles=tuple(newest))
 
     def _digest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         # `/digest`: what arrived since the chat's last digest (not consumed: the scheduled
@@ -168,12 +140,12 @@ class Router:
             try:
                 day = date.fromisoformat(argument.strip())
             except ValueError:
-                return Reply(say("digest_usage", chat.language), chat.language)
+                return self._say(chat, "digest_usage")
             digest = compose(self.store, Window.calendar_day(day, zone), digest_filter=wanted)
             if digest.empty:
                 key = "digest_day_empty" if wanted is None or wanted.empty else "digest_day_filtered"
-                return Reply(say(key, chat.language, date=day.isoformat()), chat.language)
-            return Reply(language=chat.language, digest=digest)
+                return self._say(chat, key, date=day.isoformat())
+            return self._reply(chat, digest=digest)
         window = on_demand_window(now=self.clock(), zone=zone,
                                   digested_until=active.digested_until if active is not None else None,
                                   active_since=active.active_since if active is not None else None)
@@ -183,22 +155,22 @@ class Router:
         if digest.empty:
             when = window.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             key = "digest_empty" if wanted is None or wanted.empty or not digest.window_total else "digest_filtered"
-            return Reply(say(key, chat.language, since=when), chat.language)
-        return Reply(language=chat.language, digest=digest)
+            return self._say(chat, key, since=when)
+        return self._reply(chat, digest=digest)
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         wanted = self.parse_filter(argument)
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
-            return Reply(say("subscribe_too_long", chat.language, most=MAX_FILTER_ENTRIES), chat.language)
+            return self._say(chat, "subscribe_too_long", most=MAX_FILTER_ENTRIES)
         chat_store.subscribe(self.store, chat, wanted, now=self.clock())
         text = say("subscribed", chat.language, time=self._time_of(chat), tz=self._zone(chat).key,
                    filter=self._describe(wanted, chat.language))
-        return Reply(text, chat.language)
+        return self._reply(chat, text)
 
     def _unsubscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         done = chat_store.unsubscribe(self.store, chat)
-        return Reply(say("unsubscribed" if done else "not_subscribed", chat.language), chat.language)
+        return self._say(chat, "unsubscribed" if done else "not_subscribed")
 
     def _settings(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         current = chat_store.subscription(self.store, chat)
@@ -206,34 +178,34 @@ class Router:
         wanted = current.filter if current is not None else DigestFilter()
         text = say("settings", chat.language, state=state, time=self._time_of(chat), tz=self._zone(chat).key,
                    filter=self._describe(wanted, chat.language))
-        return Reply(text, chat.language)
+        return self._reply(chat, text)
 
     def _time(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         value = parse_time(argument)
         if value is None:
-            return Reply(say("time_usage", chat.language), chat.language)
+            return self._say(chat, "time_usage")
         chat = chat_store.update_chat(self.store, chat, digest_time=value)
-        return Reply(say("time_set", chat.language, time=value, tz=self._zone(chat).key), chat.language)
+        return self._say(chat, "time_set", time=value, tz=self._zone(chat).key)
 
     def _tz(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
-            return Reply(say("tz_usage", chat.language), chat.language)
+            return self._say(chat, "tz_usage")
         zone = _zone_named(argument.strip())
         if zone is None:
-            return Reply(say("tz_bad", chat.language, tz=argument.strip()[:64]), chat.language)
+            return self._say(chat, "tz_bad", tz=argument.strip()[:64])
         chat = chat_store.update_chat(self.store, chat, timezone=zone.key)
-        return Reply(say("tz_set", chat.language, tz=zone.key, time=self._time_of(chat)), chat.language)
+        return self._say(chat, "tz_set", tz=zone.key, time=self._time_of(chat))
 
     def _lang(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         language = argument.strip().lower()
         if language not in LANGUAGES:
-            return Reply(say("lang_usage", chat.language), chat.language)
-        chat_store.update_chat(self.store, chat, language=language)
-        return Reply(say("lang_set", language), language)
+            return self._say(chat, "lang_usage")
+        chat = chat_store.update_chat(self.store, chat, language=language)
+        return self._say(chat, "lang_set")
 
     def _stats(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not self._is_admin(message):
-            return Reply(say("stats_denied", chat.language), chat.language)
+            return self._say(chat, "stats_denied")
         day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
         with self.store.connect() as conn:
             def count(table: sa.Table, *where: object) -> int:
@@ -247,9 +219,17 @@ class Router:
                 "subscribed": count(subscriptions, subscriptions.c.active.is_(True)),
                 "sent": count(deliveries, deliveries.c.sent_at >= day_start),
             }
-        return Reply(say("stats", chat.language, **values), chat.language)
+        return self._say(chat, "stats", **values)
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _reply(self, chat: Chat, text: str = "", **content: Any) -> Reply:
+        """A reply to `chat`, in its language and time zone."""
+        return Reply(text, chat.language, self._zone(chat), **content)
+
+    def _say(self, chat: Chat, key: str, **values: object) -> Reply:
+        """The catalogue's text `key`, in the chat's language."""
+        return self._reply(chat, say(key, chat.language, **values))
 
     def _polled_sources(self) -> dict[str, int]:
         # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
@@ -294,7 +274,7 @@ class Router:
         return text[:1].upper() + text[1:]  # English starts its sentence with a capital
 
     def _chat(self, message: Incoming) -> Chat:
-        return chat_store.ensure_chat(self.store, message.platform, message.chat_ref, kind=message.chat_kind,
+        return chat_store.ensure_chat(self.store, message.platform, message.chat, kind=message.chat_kind,
                                       title=message.chat_title)
 
     def _zone(self, chat: Chat) -> ZoneInfo:
@@ -304,14 +284,9 @@ class Router:
         return chat.digest_time or self.config.digest_time
 
     def _is_admin(self, message: Incoming) -> bool:
-        if message.platform == "console":  # the operator at the terminal
-            return True
-        admins = self.config.admins
-        return bool(
-            (message.user_ref and message.user_ref in admins)
-            or (message.user_name and ("@" + message.user_name) in admins)
-            or (message.user_name and message.user_name in admins)
-        )
+        # platform-qualified ids only: an @name is mutable and means different people on
+        # two platforms
+        return message.sender is not None and message.sender in self.config.admins
 
 
 def _zone_named(name: str) -> ZoneInfo | None:

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -29,11 +28,11 @@ from digest.compose import DailyDigest
 from digest.errors import DigestError
 
 from . import chats as chat_store
-from .adapter import ChatGone, ChatMigrated, RetryAfter, SendError
+from .adapter import ChatGone, ChatMigrated, Incoming, Reply, RetryAfter, SendError, parse_slash
 from .config import BotConfig
 from .errors import ErrorReporter
-from .router import Incoming, Reply, Router
 from .messages import say
+from .router import Router
 from .telegram_html import digest_messages, latest_messages, pack, search_message, text_piece
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,9 @@ class TelegramAdapter:
         a start that cannot succeed raises `DigestError` with the reason in one line."""
         app = self.application
         await self._retrying(self._contact)
-        for channel in self.config.telegram_channels:  # they get the digest without subscribing
-            chat = chat_store.ensure_chat(self.router.store, self.platform, channel, kind="channel")
-            if chat_store.subscription(self.router.store, chat) is None:
-                chat_store.subscribe(self.router.store, chat, self.router.parse_filter(""), now=self.router.clock())
+        # they get the digest without subscribing
+        chat_store.standing_subscriptions(self.router.store, self.platform, self.config.telegram_channels,
+                                          now=self.router.clock())
         await app.start()
         assert app.updater is not None
         try:
@@ -148,7 +146,6 @@ class TelegramAdapter:
         """getMe (which checks the token) and the command menu: both safe to repeat."""
         app = self.application
         await app.initialize()
-        self.router.bot_name = app.bot.username
         await app.bot.set_my_commands([BotCommand(n, _DESCRIPTIONS.get(n, n)) for n in self.router.commands])
         if not self.config.telegram_webhook_url:
             # polling starts with deleteWebhook, which PTB tries only once (and logs a traceback)
@@ -213,18 +210,31 @@ class TelegramAdapter:
         chat = update.effective_chat
         if message is None or chat is None or not message.text:
             return
-        user = update.effective_user
-        incoming = Incoming(
-            platform=self.platform, chat_ref=str(chat.id), text=message.text, chat_kind=chat.type,
-            chat_title=chat.title or chat.full_name, user_ref=str(user.id) if user else None,
-            user_name=user.username if user else None,
-        )
-        reply = await asyncio.to_thread(self.router.handle, incoming)
+        reply = await asyncio.to_thread(self.router.handle, self.incoming(update))
         if reply is None:
             return
         for text, keyboard in self._render(reply):
             await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
                                      reply_markup=keyboard)
+
+    def incoming(self, update: Update) -> Incoming:
+        """A text message as the router sees it: `/search@this_bot 人工智能` is the command
+        `search`; one `@another_bot`'s, or chatter in a group, is not addressed to us."""
+        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        assert message is not None and chat is not None
+        slash = parse_slash(message.text or "")
+        if slash is None:
+            addressed, command, argument = chat.type == "private", None, ""
+        else:
+            # updates come only after getMe, so the bot's name is known
+            mine = self.application.bot.username
+            addressed = slash.addressee is None or slash.addressee.lower() == mine.lower()
+            command, argument = slash.name, slash.argument
+        return Incoming(
+            platform=self.platform, chat=str(chat.id), user=str(user.id) if user else None, command=command,
+            argument=argument, addressed_to_me=addressed, chat_kind=chat.type,
+            chat_title=chat.title or chat.full_name,
+        )
 
     async def _on_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -239,8 +249,7 @@ class TelegramAdapter:
                                       reply_markup=keyboard)
 
     def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-        zone = ZoneInfo(self.config.timezone)
-        language = reply.language
+        zone, language = reply.zone, reply.language
         if reply.search is not None:
             page = reply.search
             buttons = []

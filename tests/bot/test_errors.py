@@ -14,9 +14,10 @@ import pytest
 from bot.config import BotConfig
 from bot.console import ConsoleAdapter
 from bot.errors import PER_HOUR, SAME_ERROR_SECONDS, ErrorReporter
-from bot.router import Incoming, Router
+from bot.router import Router
 from digest.store import Store
 from tests.bot import fake_telegram
+from tests.support.messages import make_incoming
 
 TOKEN = fake_telegram.TOKEN
 
@@ -204,7 +205,7 @@ def test_a_command_that_raises_costs_one_reply_and_reaches_the_error_chat(
 
     async def scenario() -> None:
         reporter.attach({"console": console}, asyncio.get_running_loop())
-        reply = await asyncio.to_thread(router.handle, Incoming("telegram", "77", "/latest 3"))
+        reply = await asyncio.to_thread(router.handle, make_incoming("/latest 3", chat="77"))
         assert reply is not None and reply.text == "出错了，请稍后再试。"
         await _until(lambda: "⚠️" in out.getvalue())
 

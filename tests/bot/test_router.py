@@ -9,11 +9,13 @@ import pytest
 
 from bot import chats as chat_store
 from bot.config import BotConfig
-from bot.router import Incoming, Router
+from bot.router import Router
+from digest.errors import DigestError
 from digest.ingest import Ingestor
 from digest.settings import Settings
 from digest.store import Store
 from tests.conftest import FeedServer, write_post
+from tests.support.messages import make_incoming
 from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
 
 NOW = datetime(2021, 4, 20, 12, 0, tzinfo=timezone.utc)
@@ -26,11 +28,11 @@ def router(store: Store, tmp_path: Path) -> Router:
     write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", author="每经网", date="2021-04-20 10:00:00")
     write_post(tmp_path, "port.md", PORT_BODY, title="长江港口吞吐量回升", author="江城经济观察", date="2021-04-19 10:00:00")
     Ingestor(store, workers=1, clock=lambda: NOW - timedelta(hours=1)).ingest([str(tmp_path)])
-    return Router(store, BotConfig(admins=frozenset({"42", "@boss"})), clock=lambda: NOW, bot_name="digest_bot")
+    return Router(store, BotConfig(admins=frozenset({"telegram:42", "slack:U042", "console"})), clock=lambda: NOW)
 
 
 def ask(router: Router, text: str, **kwargs: object):
-    return router.handle(Incoming("telegram", kwargs.pop("chat", "100"), text, **kwargs))  # type: ignore[arg-type]
+    return router.handle(make_incoming(text, **kwargs))  # type: ignore[arg-type]
 
 
 def test_search_pages_and_keeps_its_state_server_side(router: Router) -> None:
@@ -127,9 +129,20 @@ def test_digest_of_a_date_is_that_calendar_day_in_the_chats_zone(router: Router)
 def test_latest_and_stats_for_admins(router: Router) -> None:
     latest = ask(router, "/latest 2")
     assert [a.title for a in latest.articles] == ["多家银行下调存款利率", "人工智能助手进驻政务大厅"]
-    assert "文章：3" in ask(router, "/stats", user_ref="42").text
-    assert "文章：3" in ask(router, "/stats", user_name="boss").text
-    assert "只有管理员" in ask(router, "/stats", user_ref="7", user_name="someone").text
+    assert "文章：3" in ask(router, "/stats", user="42").text
+    assert "文章：3" in ask(router, "/stats", platform="slack", user="U042").text
+    # the same id on another platform is another person; the console's operator is an admin
+    assert "只有管理员" in ask(router, "/stats", platform="slack", user="42").text
+    assert "只有管理员" in ask(router, "/stats", user="7").text
+    assert "文章：3" in ask(router, "/stats", platform="console", user="console", chat="local").text
+
+
+def test_admins_are_platform_qualified_ids_never_names() -> None:
+    assert BotConfig.from_env({"DIGESTBOT_ADMINS": "42, slack:U0123"}).admins == {
+        "telegram:42", "slack:U0123", "console"}
+    for bad in ("@boss", "boss", "irc:42", "slack:"):
+        with pytest.raises(DigestError, match="DIGESTBOT_ADMINS"):
+            BotConfig.from_env({"DIGESTBOT_ADMINS": bad})
 
 
 def test_stats_count_the_sources_the_bot_polls_not_one_off_ingests(
@@ -141,8 +154,8 @@ def test_stats_count_the_sources_the_bot_polls_not_one_off_ingests(
     # a one-off folder and a one-off feed that fails (404): neither is the bot's to poll
     report = Ingestor(store, workers=1).ingest([str(configured), str(once), feed_server.url("/gone")])
     assert (report.new, report.failed) == (2, 1)
-    config = BotConfig(settings=Settings(sources=(str(configured),)), admins=frozenset({"42"}))
-    stats = ask(Router(store, config, clock=lambda: NOW), "/stats", user_ref="42").text
+    config = BotConfig(settings=Settings(sources=(str(configured),)), admins=frozenset({"telegram:42"}))
+    stats = ask(Router(store, config, clock=lambda: NOW), "/stats", user="42").text
     assert "文章：2" in stats and "来源：1（出错 0）" in stats
 
 

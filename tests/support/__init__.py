@@ -1,0 +1,1 @@
+"""What tests (and benchmarks) build bots and messages with."""
