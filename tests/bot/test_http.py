@@ -51,6 +51,12 @@ def taken_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_healthz_is_the_runtimes_health_as_json_200_when_all_is_well(store: Store, tmp_path: Path) -> None:
     async def scenario() -> None:
         runtime = _runtime(store, tmp_path)
@@ -69,6 +75,34 @@ def test_healthz_is_the_runtimes_health_as_json_200_when_all_is_well(store: Stor
         assert set(state["jobs"]) == {"poll", "queue_due", "drain"} and state["adapters"]["console"]["ok"]
 
     asyncio.run(scenario())
+
+
+def test_healthz_is_503_when_the_store_fails_and_names_no_host_user_or_database(tmp_path: Path) -> None:
+    port = _closed_port()  # a PostgreSQL server that is not there: connection refused
+    store = Store.open(f"postgresql+psycopg://newsroom_reader@127.0.0.1:{port}/newsroom_db", migrate=False)
+
+    async def scenario() -> None:
+        runtime = _runtime(store, tmp_path)
+        runtime.start()
+        front = HttpFront("127.0.0.1", 0, runtime.health)
+        await front.start()
+        try:
+            await runtime.run_job("queue_due")  # a job that fails on the store: its outcome is shown too
+            status, content_type, body = await _request(front, "/healthz")
+        finally:
+            await front.stop()
+            await runtime.stop()
+        state = json.loads(body)
+        assert status == 503 and content_type == "application/json"
+        assert state["ok"] is False and state["store"] == {"ok": False, "error": "OperationalError"}
+        assert state["jobs"]["queue_due"]["outcome"] == "failed: OperationalError"
+        for leak in ("127.0.0.1", str(port), "newsroom_reader", "newsroom_db", "postgresql"):
+            assert leak not in body.decode("utf-8"), leak
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
 
 
 def test_unknown_paths_are_404_and_a_mounted_route_is_served(tmp_path: Path) -> None:
