@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
-from typing import Any, TextIO
+from typing import TextIO
 
 from digest.store import Store
 
@@ -17,6 +14,7 @@ from .adapter import Adapter
 from .config import BotConfig
 from .console import ConsoleAdapter
 from .errors import ErrorReporter
+from .http import HttpFront
 from .router import Router
 from .runtime import Runtime
 
@@ -44,8 +42,10 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
                                              on_eof=lambda: loop.call_soon_threadsafe(stop.set))
     reporter.attach(adapters, loop)
     runtime = Runtime(store, config, adapters, reporter=reporter)
-    health = _serve_health(runtime, config.health_port) if config.health_port else None
+    front = HttpFront(config.webhook_listen, config.http_port, runtime.health) if config.http_port else None
     try:
+        if front is not None:  # before the first poll, which may outlast the minute Heroku gives a web process to bind its port
+            await front.start()
         await runtime.run_job("poll")  # commands answered from the first second see the sources
         for adapter in adapters.values():
             await adapter.start()
@@ -56,33 +56,11 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         await stop.wait()
         log.info("digestbot stopping")
     finally:
+        if front is not None:  # first: no request reaches a router whose adapters are stopping
+            await front.stop()
         await runtime.stop()
         for adapter in adapters.values():
             await adapter.stop()
-        if health is not None:
-            health.shutdown()
         store.close()
     return 0
 
-
-def _serve_health(runtime: Runtime, port: int) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path.split("?")[0] != "/healthz":
-                self.send_error(404)
-                return
-            state: dict[str, Any] = runtime.health()
-            body = json.dumps(state, ensure_ascii=False).encode("utf-8")
-            self.send_response(200 if state["ok"] else 503)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    Thread(target=server.serve_forever, daemon=True, name="healthz").start()
-    log.info("health endpoint on port %d: /healthz", port)
-    return server

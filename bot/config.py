@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -10,10 +11,14 @@ from dataclasses import dataclass, field
 from digest.errors import DigestError
 from digest.settings import Settings
 
+log = logging.getLogger(__name__)
+
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
 TELEGRAM_API = "https://api.telegram.org"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_PORT_VARIABLES = ("PORT", "DIGESTBOT_HTTP_PORT")  # what Heroku-like platforms set, and ours
+_OLD_PORT_VARIABLE = "DIGESTBOT_HEALTH_PORT"  # deprecated: it named the port when it served /healthz only
 
 
 def parse_time(text: str) -> str | None:
@@ -35,9 +40,9 @@ class BotConfig:
     telegram_api_base_url: str = TELEGRAM_API
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None  # Telegram sends it back; other callers are refused
-    webhook_listen: str = "0.0.0.0"  # the address the webhook server binds
+    webhook_listen: str = "0.0.0.0"  # the address the HTTP front and the Telegram webhook bind
     telegram_channels: tuple[str, ...] = ()  # get the digest without subscribing
-    health_port: int | None = None
+    http_port: int | None = None  # the HTTP front's port (/healthz, Slack's events); None: no front
     error_chat: str | None = None  # `telegram:-100123`, or a bare id on the first chat platform
     start_retry_seconds: float = DEFAULT_START_RETRY_SECONDS  # how long an unreachable Bot API is retried
 
@@ -58,9 +63,6 @@ class BotConfig:
         digest_time = parse_time(env.get("DIGESTBOT_DIGEST_TIME") or DEFAULT_DIGEST_TIME)
         if digest_time is None:
             raise DigestError(f"DIGESTBOT_DIGEST_TIME: not a time of day (HH:MM): {env['DIGESTBOT_DIGEST_TIME']!r}")
-        health = env.get("DIGESTBOT_HEALTH_PORT") or None
-        if health is not None and not health.isdigit():
-            raise DigestError(f"DIGESTBOT_HEALTH_PORT: not a port number: {health!r}")
         retry = env.get("DIGESTBOT_START_RETRY_SECONDS") or None
         if retry is not None and not _is_seconds(retry):
             raise DigestError(f"DIGESTBOT_START_RETRY_SECONDS: not a number of seconds: {retry!r}")
@@ -74,7 +76,7 @@ class BotConfig:
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             webhook_listen=env.get("DIGESTBOT_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
-            health_port=int(health) if health is not None else None,
+            http_port=_http_port(env),
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
         )
@@ -96,6 +98,28 @@ def _admins(raw: str | None) -> frozenset[str]:
                               "(telegram:42, slack:U0123, console)")
         admins.add(entry)
     return frozenset(admins)
+
+
+def _http_port(env: Mapping[str, str]) -> int | None:
+    """PORT or DIGESTBOT_HTTP_PORT (the same port when both are set), else the deprecated
+    DIGESTBOT_HEALTH_PORT; None when none is set."""
+    ports = {name: _port(name, env[name]) for name in (*_PORT_VARIABLES, _OLD_PORT_VARIABLE) if env.get(name)}
+    old = ports.pop(_OLD_PORT_VARIABLE, None)
+    if old is not None:
+        ignored = f"; ignored, {' and '.join(ports)} set" if ports else ""
+        log.warning("%s is deprecated: set PORT or DIGESTBOT_HTTP_PORT instead%s", _OLD_PORT_VARIABLE, ignored)
+    if len(set(ports.values())) > 1:  # which one the platform routes to cannot be guessed
+        raise DigestError(f"PORT={ports['PORT']} and DIGESTBOT_HTTP_PORT={ports['DIGESTBOT_HTTP_PORT']} "
+                          "disagree: set one of them")
+    return next(iter(ports.values()), old)
+
+
+def _port(name: str, raw: str) -> int:
+    digits = raw.strip()
+    port = int(digits) if digits.isascii() and digits.isdigit() else 0  # isdigit alone takes `²`
+    if not 0 < port < 65536:
+        raise DigestError(f"{name}: not a port number (1-65535): {raw!r}")
+    return port
 
 
 def _list(raw: str | None) -> list[str]:

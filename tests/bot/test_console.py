@@ -9,12 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.cli import build_parser
 from tests.conftest import ROOT, SEEDS, write_post
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_")) and k != "PORT"}
     return env | {"DIGESTBOT_DATA_DIR": str(tmp_path / "data"), "DIGESTBOT_SOURCES": str(SEEDS)}
 
 
@@ -66,7 +68,8 @@ def test_run_is_a_command_and_in_the_readme() -> None:
     assert "digestbot run" in readme
 
 
-def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path) -> None:
+@pytest.mark.parametrize("variable", ["PORT", "DIGESTBOT_HEALTH_PORT"])  # the second: deprecated, still served
+def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path, variable: str) -> None:
     import json
     import socket
     import urllib.request
@@ -74,7 +77,7 @@ def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = _env(tmp_path) | {"DIGESTBOT_HEALTH_PORT": str(port)}
+    env = _env(tmp_path) | {variable: str(port)}
     process = subprocess.Popen([sys.executable, "-m", "bot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
@@ -89,6 +92,9 @@ def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+    stderr = process.stderr.read() if process.stderr else ""
+    assert ("DIGESTBOT_HEALTH_PORT is deprecated" in stderr) == (variable == "DIGESTBOT_HEALTH_PORT")
+    assert "Traceback" not in stderr
 
 
 def test_console_paging_latest_and_dates_in_the_chats_language(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ SECRET = TOKEN.split(":")[1]
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_")) and k != "PORT"}
     posts = tmp_path / "posts"
     write_post(posts, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00")
     return env | {"PYTHONPATH": str(ROOT), "DIGESTBOT_DATA_DIR": str(tmp_path / "data"),

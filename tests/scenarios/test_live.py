@@ -92,7 +92,7 @@ def _digest_time(now: datetime) -> str:
 
 
 def _env(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "DIGESTBOT_")) and k != "PORT"}
     return env | {"DIGESTBOT_DATA_DIR": str(tmp_path / name), "DIGESTBOT_POLL_MINUTES": "1",
                   "DIGESTBOT_TIMEZONE": "UTC", "PYTHONUNBUFFERED": "1"} | extra
 
@@ -114,7 +114,7 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
     port = _free_port()
     telegram = Bot(_env(tmp_path, "tg", TELEGRAM_BOT_TOKEN=fake_telegram.TOKEN,
                         TELEGRAM_API_BASE_URL=api.base_url, DIGESTBOT_SOURCES=str(posts),
-                        DIGESTBOT_DIGEST_TIME=_digest_time(now), DIGESTBOT_HEALTH_PORT=str(port)))
+                        DIGESTBOT_DIGEST_TIME=_digest_time(now), DIGESTBOT_HTTP_PORT=str(port)))
     console = Bot(_env(tmp_path, "console", DIGESTBOT_SOURCES=str(SEEDS), DIGESTBOT_DIGEST_TIME=_digest_time(now)),
                   stdin=True)
     try:
