@@ -151,9 +151,7 @@ class Ingestor:
             if source is None:
                 continue
             with self.store.connect() as conn:
-                due = conn.execute(
-                    sa.select(sources.sources.c.next_poll_at).where(sources.sources.c.id == source[0])
-                ).scalar()
+                due = sources.next_poll_at(conn, source[0])
             # a source read at the last run is due again at this one, though its next time
             # is a few milliseconds later than the scheduler's (it was stamped mid-run)
             if due is None or due <= now + _DUE_SLACK:
@@ -253,15 +251,13 @@ class Ingestor:
         report = IngestReport()
         now = self.clock()
         with self.store.connect() as conn:
-            state = conn.execute(sa.select(sources.sources).where(sources.sources.c.id == source_id)).one()
+            etag, last_modified = sources.validators(conn, source_id)
         try:
-            response = self.fetch(url, etag=state.etag, last_modified=state.last_modified)
+            response = self.fetch(url, etag=etag, last_modified=last_modified)
             if response.status == 304:
                 log.info("feed %s: not modified", url)
                 with self.store.begin() as conn:
-                    sources.record_success(
-                        conn, source_id, now, self.poll_minutes, etag=state.etag, last_modified=state.last_modified
-                    )
+                    sources.record_success(conn, source_id, now, self.poll_minutes, etag=etag, last_modified=last_modified)
                 return report
             feed = feeds.parse_feed(response.body, url, response.content_type, now=now)
         except feeds.FeedError as exc:
