@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from digest.summarize import prepare, rank, text_blocks
+from digest.summarize import document_of, rank, text_blocks
 from digest.text import split_sentences
 
 Ranker = Callable[[str, "str | None", int], list[str]]
@@ -14,7 +14,7 @@ Ranker = Callable[[str, "str | None", int], list[str]]
 
 def digestbot(text: str, title: str | None, budget: int) -> list[str]:
     """Ours: the library's ranking at the granularity the budget calls for."""
-    document = prepare(title or "", text_blocks(text), budget)
+    document = document_of(title or "", text_blocks(text), budget)
     ranked = []
     used = 0
     for sentence in rank(document):  # the protocol never looks past the budget

@@ -224,8 +224,8 @@ def run_database(name: str, url: str, folder: Path, sizes: list[int], base, quer
 
 def summarise_only(base, count: int) -> float:
     """Articles/s of parse + summarise + index words alone (no database): the ingest's floor."""
-    from digest.ingest import prepare
     from digest.parse import parse_article
+    from digest.prepared import prepare
 
     from digest.text import clear_word_cache
 

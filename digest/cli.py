@@ -25,7 +25,7 @@ from .errors import ArticleError, DigestError
 from .ingest import Ingestor
 from .parse import read_article
 from .query import QueryError, parse_since
-from .plaintext import ArticleDigest, render_daily, render_search, render_text
+from .plaintext import ArticleCard as ArticleDigest, render_daily, render_search, render_text
 from .search import DEFAULT_LIMIT, MAX_LIMIT, search
 from .settings import Settings
 from .sources import broken_files, list_sources, normalise_location, remove_source

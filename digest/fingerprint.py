@@ -101,10 +101,10 @@ def to_unsigned(value: int) -> int:
 
 @lru_cache(maxsize=1 << 18)
 def _spread(word: str) -> int:
-    digest = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    word_hash = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
     spread = 0
     for byte_index in range(8):
-        spread |= _SPREAD_BYTE[(digest >> (8 * byte_index)) & 0xFF] << (byte_index * 8 * _FIELD)
+        spread |= _SPREAD_BYTE[(word_hash >> (8 * byte_index)) & 0xFF] << (byte_index * 8 * _FIELD)
     return spread
 
 

@@ -1,4 +1,4 @@
-"""Plain text: an article's digest, search results, the daily digest — what the CLI and
+"""Plain text: an article's card, search results, the daily digest — what the CLI and
 the console print."""
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ TITLE_ONLY = "（正文只有标题）"
 
 
 @dataclass(frozen=True)
-class ArticleDigest:
-    """An article with its summary: the value the text and JSON outputs are made from."""
+class ArticleCard:
+    """An article with its summary: the card the text and JSON outputs are made from."""
 
     article: Article
     summary: Summary
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary of the digest."""
+        """A JSON-ready dictionary of the card."""
         a, s = self.article, self.summary
         return {
             "title": a.title,
@@ -44,9 +44,9 @@ class ArticleDigest:
         }
 
 
-def render_text(digest: ArticleDigest, tz: tzinfo = DEFAULT_TZ) -> str:
+def render_text(card: ArticleCard, tz: tzinfo = DEFAULT_TZ) -> str:
     """Title, source and date, key headings, key sentences, keywords and link, as text."""
-    a, s = digest.article, digest.summary
+    a, s = card.article, card.summary
     when = a.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if a.date_from_file:
         when += "（无发布日期，取自文件修改时间）"

@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .errors import DigestError
-from .schema import articles, files, sources
+# `sources_table` here: a `sources` inside the module `sources` was one name for two things
+from .schema import articles, files
+from .schema import sources as sources_table
 from .store import Store, insert
 
 MAX_BACKOFF = timedelta(days=1)
@@ -72,12 +74,25 @@ def normalise_location(location: str) -> str:
 
 def register(conn: Connection, location: str, kind: str) -> int:
     """The id of the source at `location`, added when new."""
-    found = conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar()
+    found = conn.execute(sa.select(sources_table.c.id).where(sources_table.c.location == location)).scalar()
     if found is not None:
         return found
-    insert_ = insert(conn, sources).values(location=location, kind=kind, failures=0)
+    insert_ = insert(conn, sources_table).values(location=location, kind=kind, failures=0)
     conn.execute(insert_.on_conflict_do_nothing(index_elements=["location"]))
-    return conn.execute(sa.select(sources.c.id).where(sources.c.location == location)).scalar_one()
+    return conn.execute(sa.select(sources_table.c.id).where(sources_table.c.location == location)).scalar_one()
+
+
+def next_poll_at(conn: Connection, source_id: int) -> datetime | None:
+    """When the source is due again (its backoff included); None when never read."""
+    return conn.execute(sa.select(sources_table.c.next_poll_at).where(sources_table.c.id == source_id)).scalar()
+
+
+def validators(conn: Connection, source_id: int) -> tuple[str | None, str | None]:
+    """The (ETag, Last-Modified) a feed last answered with, for a conditional GET."""
+    row = conn.execute(
+        sa.select(sources_table.c.etag, sources_table.c.last_modified).where(sources_table.c.id == source_id)
+    ).one()
+    return row.etag, row.last_modified
 
 
 def record_success(
@@ -103,17 +118,17 @@ def record_success(
     }
     if title:
         values["title"] = title
-    conn.execute(sources.update().where(sources.c.id == source_id).values(**values))
+    conn.execute(sources_table.update().where(sources_table.c.id == source_id).values(**values))
 
 
 def record_failure(conn: Connection, source_id: int, now: datetime, poll_minutes: int, error: str) -> datetime:
     """The source could not be read: count the failure, back off; returns the next poll time."""
-    failures = conn.execute(sa.select(sources.c.failures).where(sources.c.id == source_id)).scalar_one() + 1
+    failures = conn.execute(sa.select(sources_table.c.failures).where(sources_table.c.id == source_id)).scalar_one() + 1
     delay = min(timedelta(minutes=poll_minutes) * 2 ** min(failures - 1, 16), MAX_BACKOFF)
     next_poll = now + delay
     conn.execute(
-        sources.update()
-        .where(sources.c.id == source_id)
+        sources_table.update()
+        .where(sources_table.c.id == source_id)
         .values(polled_at=now, next_poll_at=next_poll, failures=failures, last_error=error)
     )
     return next_poll
@@ -133,10 +148,10 @@ def list_sources(store: Store, configured: Iterable[str] = ()) -> list[SourceSta
         .subquery()
     )
     query = (
-        sa.select(sources, counts.c.n.label("article_count"), broken.c.n.label("broken_count"))
-        .outerjoin(counts, counts.c.source_id == sources.c.id)
-        .outerjoin(broken, broken.c.source_id == sources.c.id)
-        .order_by(sources.c.id)
+        sa.select(sources_table, counts.c.n.label("article_count"), broken.c.n.label("broken_count"))
+        .outerjoin(counts, counts.c.source_id == sources_table.c.id)
+        .outerjoin(broken, broken.c.source_id == sources_table.c.id)
+        .order_by(sources_table.c.id)
     )
     with store.connect() as conn:
         return [
@@ -162,7 +177,7 @@ def remove_source(store: Store, location: str) -> bool:
     """Forget the source at `location` and its files' state; its articles stay, with no
     source. False when there is no such source."""
     with store.begin() as conn:
-        gone = conn.execute(sources.delete().where(sources.c.location == normalise_location(location)))
+        gone = conn.execute(sources_table.delete().where(sources_table.c.location == normalise_location(location)))
     return bool(gone.rowcount)
 
 

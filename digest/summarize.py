@@ -18,7 +18,7 @@ Not candidates: boilerplate, code lines, a sentence ending in a colon (it only a
 what follows: 九大要点如下：), and the title said again, whole or in pieces.
 
 Units are sentences; when the budget is too small to hold two typical sentences of the
-article (a headline-sized digest), they are clauses, so that the few characters
+article (a headline-sized summary), they are clauses, so that the few characters
 available go to the densest part of the text instead of a sentence's preamble.
 """
 
@@ -78,7 +78,7 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Document:
-    """An article prepared for ranking: candidate units and their words."""
+    """An article cut up for ranking: candidate units and their words."""
 
     title: str
     sentences: tuple[Sentence, ...]
@@ -157,8 +157,8 @@ def text_blocks(text: str) -> list[Block]:
     return [Block(line.strip()) for line in text.splitlines() if line.strip()]
 
 
-def prepare(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
-    """Build the document at the granularity the budget calls for (see the module doc)."""
+def document_of(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
+    """The ranking document of a text, at the granularity the budget calls for (see the module doc)."""
     sentences = _sentences(blocks)
     lengths = sorted(len(sentence.strip()) for _, sentence in sentences)
     typical = lengths[len(lengths) // 2] if lengths else 0
@@ -201,16 +201,16 @@ def select(ranked: Iterable[Sentence], max_chars: int) -> list[Sentence]:
 
 def summarize(article: Article, max_chars: int = DEFAULT_MAX_CHARS) -> Summary:
     """Summarise an article within `max_chars` characters of sentences."""
-    return summarize_document(prepare(article.title, article.blocks, max_chars), max_chars)
+    return summarize_document(document_of(article.title, article.blocks, max_chars), max_chars)
 
 
 def summarize_text(text: str, max_chars: int = DEFAULT_MAX_CHARS, title: str | None = None) -> Summary:
     """Summarise plain text (one paragraph per line) within `max_chars` characters."""
-    return summarize_document(prepare(title or "", text_blocks(text), max_chars), max_chars)
+    return summarize_document(document_of(title or "", text_blocks(text), max_chars), max_chars)
 
 
 def summarize_document(document: Document, max_chars: int = DEFAULT_MAX_CHARS) -> Summary:
-    """Summarise a prepared document within `max_chars` characters."""
+    """Summarise a ranking document (`document_of`) within `max_chars` characters."""
     all_tokens = [t for sentence in document.tokens for t in sentence]
     title_words = set(document.title_tokens)
     found = keywords(all_tokens or list(title_words), boost=title_words)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,10 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from digest import schema
+from digest.dedup import DUPLICATE, NEW, UNCHANGED, UPDATED, known_outcome, save
 from digest.ingest import Ingestor
+from digest.parse import parse_article
+from digest.prepared import prepare
 from digest.search import search
+from digest.sources import register
 from digest.store import Store
-from tests.conftest import FeedServer, Route, rss, write_post
+from tests.conftest import FeedServer, Route, build_post, rss, write_post
 from tests.digest.texts import BANK_BODY
 
 NOW = datetime(2021, 4, 20, 8, 0, tzinfo=timezone.utc)
@@ -130,3 +135,18 @@ def test_a_file_read_again_as_a_source_of_its_own_updates_its_article_and_keeps_
     assert (report.updated, report.duplicate, report.new) == (1, 0, 0)
     row = _stored(store)
     assert "货币基金" in row.body and row.source_id == _source_id(store, str(tmp_path / "posts"))
+
+
+def test_the_rules_without_a_poll_and_the_check_before_summarising_agree(store: Store) -> None:
+    # a feed item: a link, no file
+    item = replace(parse_article(build_post(BANK_BODY, title=TITLE)), url=LINK)
+    edited = replace(parse_article(build_post(EDITED, title=TITLE)), url=LINK)
+    with store.begin() as conn:
+        a, b = (register(conn, f"http://127.0.0.1/{name}", "feed") for name in ("a", "b"))
+        assert known_outcome(conn, item, a) is None
+        outcome, first, near = save(conn, prepare(item), source_id=a, now=NOW)
+        assert (outcome, near) == (NEW, None)
+        assert [known_outcome(conn, x, s) for x, s in ((item, a), (edited, a), (item, b))] == [UNCHANGED, None, DUPLICATE]
+        assert save(conn, prepare(item), source_id=a, now=NOW) == (UNCHANGED, first, None)
+        assert save(conn, prepare(edited), source_id=b, now=NOW) == (DUPLICATE, first, None)
+        assert save(conn, prepare(edited), source_id=a, now=NOW) == (UPDATED, first, None)

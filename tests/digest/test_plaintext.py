@@ -1,9 +1,9 @@
-"""The article digest as text (`render_text`)."""
+"""The article card as text (`render_text`)."""
 
 from __future__ import annotations
 
 from digest.parse import parse_article
-from digest.plaintext import TITLE_ONLY, ArticleDigest, render_text
+from digest.plaintext import TITLE_ONLY, ArticleCard, render_text
 from digest.summarize import summarize
 from tests.conftest import build_post
 from tests.digest import texts
@@ -11,7 +11,7 @@ from tests.digest import texts
 
 def _render(body: str, title: str) -> str:
     article = parse_article(build_post(body, title=title))
-    return render_text(ArticleDigest(article, summarize(article, 200)))
+    return render_text(ArticleCard(article, summarize(article, 200)))
 
 
 def test_a_title_only_body_prints_the_title_once_and_no_bullet() -> None:
