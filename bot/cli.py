@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from digest import __version__
 from digest import cli as library_cli
@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
-    load_dotenv()  # a deployment's .env; the environment itself wins
+    # the deployment's .env in the working folder (or above it); the environment itself wins
+    load_dotenv(find_dotenv(usecwd=True))
     level = _log_level(args, os.environ.get("DIGESTBOT_LOG_LEVEL", ""))
     if level is None:
         print_error(f"DIGESTBOT_LOG_LEVEL: not a level (DEBUG, INFO, WARNING, ERROR): "
