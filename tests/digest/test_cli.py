@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import build_parser, main
+from digest.cli import main
 from tests.conftest import ROOT, SEEDS, build_post
 
 
@@ -141,11 +140,3 @@ def test_bad_max_chars_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert caught.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
 
-
-def test_every_command_has_help_and_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    parser = build_parser()
-    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for name, sub in commands.choices.items():
-        assert sub.format_help()
-        assert f"digestbot {name}" in readme, name
