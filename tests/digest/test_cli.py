@@ -100,7 +100,9 @@ def test_jsonl_bad_lines_are_reported_and_kept_in_place(tmp_path: Path) -> None:
     assert [o["id"] for o in out] == [1, None, 3, 4, 5]
     assert out[0]["summary"] == "第一条新闻的正文。" and out[4]["summary"] == "第五条新闻的正文。"
     assert [bool(o.get("error")) for o in out] == [False, True, True, True, False]
-    errors = result.stderr.strip().splitlines()
+    # a slow start (jieba's dictionary on a busy machine) adds a progress line: not an error
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digestbot: error:")]
+    assert len(errors) == 3
     assert errors[0].startswith(f"digestbot: error: {batch}:2: not JSON")
     assert f"{batch}:3: missing \"text\"" in errors[1]
     assert f"{batch}:4: \"max_chars\" must be a positive integer" in errors[2]
