@@ -1,14 +1,20 @@
-"""The `digestbot` command: the library's subcommands plus `run`, the bot itself."""
+"""The `digestbot` command: its parser (the library's commands plus `run`, the bot itself) and
+what the process sets up before any command runs: `.env`, logging, one error line on failure."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
+from dotenv import find_dotenv, load_dotenv
+
+from digest import __version__
 from digest import cli as library_cli
+from digest.cli import print_error
 from digest.errors import DigestError
 
 from .config import BotConfig
@@ -19,23 +25,72 @@ log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The library's parser with the `run` subcommand added."""
-    parser = library_cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    run_cmd = commands.add_parser(
+    """The `digestbot` parser: the library's commands, then `run`."""
+    return _parser_and_commands()[0]
+
+
+def commands() -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser by name, in the order `digestbot --help` lists them."""
+    return _parser_and_commands()[1]
+
+
+def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="digestbot", description="Chinese news digests: summarise, ingest, search, post."
+    )
+    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    library_cli.add_commands(subcommands)
+    run_cmd = subcommands.add_parser(
         "run", help="run the bot: poll sources, send daily digests, answer commands",
         description="Run the bot: polls DIGESTBOT_SOURCES every DIGESTBOT_POLL_MINUTES, sends each "
         "subscribed chat its digest at its time, answers commands. With TELEGRAM_BOT_TOKEN set it "
-        "talks to Telegram; with no credentials it runs on the console (commands on stdin).",
+        "talks to Telegram; with no credentials it runs on the console (commands on stdin). With PORT "
+        "(or DIGESTBOT_HTTP_PORT) set it serves GET /healthz there. Stops on SIGINT/SIGTERM.",
     )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="log every event")
     run_cmd.set_defaults(run=_run, log_level=logging.WARNING)
-    return parser
+    return parser, dict(subcommands.choices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line (see `digest.cli.main`)."""
-    return library_cli.main(argv, parser=build_parser())
+    """Run `digestbot`; returns the exit status (0 ok, 1 some input failed or the bot stopped
+    on an error, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    # the deployment's .env in the working folder (or above it); the environment itself wins
+    load_dotenv(find_dotenv(usecwd=True))
+    level = _log_level(args, os.environ.get("DIGESTBOT_LOG_LEVEL", ""))
+    if level is None:
+        print_error(f"DIGESTBOT_LOG_LEVEL: not a level (DEBUG, INFO, WARNING, ERROR): "
+                    f"{os.environ['DIGESTBOT_LOG_LEVEL']!r}")
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except DigestError as exc:
+        print_error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `digestbot ... | head`
+        return 0
+
+
+def _log_level(args: argparse.Namespace, named: str) -> int | None:
+    """The most verbose of `-v` (INFO), DIGESTBOT_LOG_LEVEL and the command's default: one-shot
+    commands print their own errors; a long-running one (`run`) sets `log_level` to keep its
+    warnings (a dead feed, a 429). None when the variable names no level."""
+    levels = [logging.INFO if getattr(args, "verbose", False) else getattr(args, "log_level", logging.ERROR)]
+    if named.strip():
+        value = logging.getLevelName(named.strip().upper())
+        if not isinstance(value, int):
+            return None
+        levels.append(value)
+    return min(levels)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`python -m digest` is the `digestbot` command."""
+"""`python -m digest`: the library's commands alone; `digestbot` (bot.cli) adds `run`."""
 
 import sys
 

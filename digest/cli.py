@@ -1,21 +1,20 @@
-"""The `digestbot` command: a thin layer over the library, one subcommand per job."""
+"""The library's subcommands of `digestbot`, each a thin layer over one library job; the bot's
+command line (bot.cli) adds them to its parser, `python -m digest` runs them alone."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import load_dotenv
 from tqdm import tqdm
 
 from . import __version__
@@ -25,7 +24,7 @@ from .errors import ArticleError, DigestError
 from .ingest import Ingestor
 from .parse import read_article
 from .query import QueryError, parse_since
-from .plaintext import ArticleCard as ArticleDigest, render_daily, render_search, render_text
+from .plaintext import ArticleCard, render_daily, render_search, render_text
 from .search import DEFAULT_LIMIT, MAX_LIMIT, search
 from .settings import Settings
 from .sources import broken_files, list_sources, normalise_location, remove_source
@@ -37,52 +36,16 @@ _PROGRESS_BAR_MIN = 50  # smaller batches finish before a bar would tell anythin
 _POST_SUFFIXES = (".md", ".markdown")
 
 
-def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 some input failed, 2 usage).
-    `parser` lets the bot package add its `run` command without this module importing it."""
-    parser = parser or build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 0
-    load_dotenv()  # a deployment's .env; the environment itself wins
-    level = _log_level(args, os.environ.get("DIGESTBOT_LOG_LEVEL", ""))
-    if level is None:
-        return _usage(f"DIGESTBOT_LOG_LEVEL: not a level (DEBUG, INFO, WARNING, ERROR): "
-                      f"{os.environ['DIGESTBOT_LOG_LEVEL']!r}")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.run(args))
-    except DigestError as exc:
-        _error(str(exc))
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # `digestbot ... | head`
-        return 0
+class Subcommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as these commands use it."""
+
+    def add_parser(self, name: str, *, help: str | None = ..., description: str | None = ...,
+                   parents: Sequence[argparse.ArgumentParser] = ...) -> argparse.ArgumentParser: ...
 
 
-def _log_level(args: argparse.Namespace, named: str) -> int | None:
-    """The most verbose of `-v` (INFO), DIGESTBOT_LOG_LEVEL and the command's default: one-shot
-    commands print their own errors; a long-running one (the bot's `run`) sets `log_level`
-    to keep its warnings (a dead feed, a 429). None when the variable names no level."""
-    levels = [logging.INFO if getattr(args, "verbose", False) else getattr(args, "log_level", logging.ERROR)]
-    if named.strip():
-        value = logging.getLevelName(named.strip().upper())
-        if not isinstance(value, int):
-            return None
-        levels.append(value)
-    return min(levels)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand (also used to document them)."""
-    parser = argparse.ArgumentParser(
-        prog="digestbot", description="Chinese news digests: summarise, ingest, search, post."
-    )
-    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-
+def add_commands(commands: Subcommands) -> None:
+    """Add the library's subcommands to `commands` (what `add_subparsers()` returned); each
+    sets `run`, the function that does its job and returns the exit status."""
     summarize_cmd = commands.add_parser(
         "summarize",
         help="print the digest of article files or folders, or summarise JSON lines",
@@ -166,7 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
     sources_cmd.add_argument("--remove", metavar="LOCATION", default=None,
                              help="forget the source at this folder, file or URL (its articles stay)")
     sources_cmd.set_defaults(run=_sources)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The library's own command line, `python -m digest`: its commands without the bot's `run`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m digest", description="The digest library's commands (`digestbot` adds `run`, the bot)."
+    )
+    parser.add_argument("--version", action="version", version=f"digest {__version__}")
+    add_commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `python -m digest`; returns the exit status (0 ok, 1 some input failed, 2 usage).
+    `digestbot` (bot.cli) is the product: it also reads `.env` and DIGESTBOT_LOG_LEVEL."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    # enough for -v to mean what its help says; the bot's command line sets up the rest
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except DigestError as exc:
+        print_error(str(exc))
+        return 1
+    except BrokenPipeError:  # `python -m digest ... | head`
+        return 0
 
 
 def _open_store(args: argparse.Namespace, settings: Settings) -> Store:
@@ -197,7 +189,7 @@ def _ingest(args: argparse.Namespace) -> int:
             bar.close()
         store.close()
     for where, reason in report.errors:
-        _error(f"{where}: {reason}")
+        print_error(f"{where}: {reason}")
     print(f"ingest: {report.line()}")
     return 1 if report.failed else 0
 
@@ -320,25 +312,25 @@ def _summarize(args: argparse.Namespace) -> int:
         return _usage("summarize: give at least one PATH (or --jsonl FILE)")
     max_chars = args.max_chars or DEFAULT_MAX_CHARS
     failed = False
-    digests: list[ArticleDigest] = []
+    cards: list[ArticleCard] = []
     for path, problem in _article_paths(args.paths):
         if problem:
-            _error(f"{path}: {problem}")
+            print_error(f"{path}: {problem}")
             failed = True
             continue
         try:
             article = read_article(path)
         except ArticleError as exc:
-            _error(str(exc))
+            print_error(str(exc))
             failed = True
             continue
-        digest = ArticleDigest(article, summarize(article, max_chars))
+        card = ArticleCard(article, summarize(article, max_chars))
         if args.format == "json":
-            digests.append(digest)
+            cards.append(card)
         else:
-            print(render_text(digest) + "\n", flush=True)
+            print(render_text(card) + "\n", flush=True)
     if args.format == "json":
-        json.dump([d.to_dict() for d in digests], sys.stdout, ensure_ascii=False, indent=2)
+        json.dump([c.to_dict() for c in cards], sys.stdout, ensure_ascii=False, indent=2)
         print()
     return 1 if failed else 0
 
@@ -361,7 +353,7 @@ def _summarize_jsonl(source: str, max_chars: int) -> int:
     try:
         stream: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8-sig")
     except OSError as exc:
-        _error(f"{source}: {exc.strerror or exc}")
+        print_error(f"{source}: {exc.strerror or exc}")
         return 1
     name = "<stdin>" if source == "-" else source
     failed = 0
@@ -373,7 +365,7 @@ def _summarize_jsonl(source: str, max_chars: int) -> int:
             done += 1
             if result.error:
                 failed += 1
-                _error(f"{name}:{result.line}: {result.error}")
+                print_error(f"{name}:{result.line}: {result.error}")
             now = time.monotonic()
             if now - last >= _PROGRESS_SECONDS:
                 last = now
@@ -396,11 +388,12 @@ def _positive(value: str) -> int:
 
 
 def _usage(message: str) -> int:
-    _error(message)
+    print_error(message)
     return 2
 
 
-def _error(message: str) -> None:
+def print_error(message: str) -> None:
+    """One `digestbot: error: …` line on stderr, the way every command reports a failure."""
     print(f"digestbot: error: {message}", file=sys.stderr, flush=True)
 
 

