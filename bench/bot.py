@@ -1,7 +1,7 @@
 """Bot benchmark: /search round trip through the Telegram adapter, and digest fan-out.
 
 - /search: the real python-telegram-bot polls the fake Bot API server of the tests
-  (tests/bot/fake_telegram.py) on 127.0.0.1; a query is timed from the moment the
+  (tests/support/fake_telegram.py) on 127.0.0.1; a query is timed from the moment the
   update is queued to the moment the answer's sendMessage reaches the server. The peer
   in the same run is the library's `search()` alone on the same store.
 - fan-out: one day's digest queued for N subscribed chats and drained through the
@@ -35,7 +35,7 @@ from digest.compose import DigestFilter
 from digest.ingest import Ingestor
 from digest.search import search
 from digest.store import Store
-from tests.bot import fake_telegram
+from tests.support import fake_telegram
 
 
 # The archive is stored a month before; the day's news after the chats subscribed, and

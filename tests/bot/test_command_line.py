@@ -13,7 +13,7 @@ import pytest
 
 from bot import cli
 from digest import cli as library_cli
-from tests.conftest import ROOT, SEEDS
+from tests.support.builders import ROOT, SEEDS
 
 SEED_POST = SEEDS / "000_35a71a7641f4db0d.md"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from tests.conftest import ROOT, SEEDS, write_post
+from tests.support.builders import ROOT, SEEDS, write_post
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

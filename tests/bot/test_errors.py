@@ -16,7 +16,7 @@ from bot.console import ConsoleAdapter
 from bot.errors import PER_HOUR, SAME_ERROR_SECONDS, ErrorReporter
 from bot.router import Router
 from digest.store import Store
-from tests.bot import fake_telegram
+from tests.support import fake_telegram
 from tests.support.messages import make_incoming
 
 TOKEN = fake_telegram.TOKEN

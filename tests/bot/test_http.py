@@ -26,7 +26,7 @@ from bot.runtime import Runtime
 from digest.errors import DigestError
 from digest.settings import Settings
 from digest.store import Store
-from tests.conftest import ROOT
+from tests.support.builders import ROOT
 
 
 def _runtime(store: Store, tmp_path: Path) -> Runtime:

@@ -14,9 +14,10 @@ from digest.errors import DigestError
 from digest.ingest import Ingestor
 from digest.settings import Settings
 from digest.store import Store
-from tests.conftest import FeedServer, write_post
+from tests.support.builders import write_post
+from tests.support.feeds import FeedServer
 from tests.support.messages import make_incoming
-from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+from tests.support.texts import AI_BODY, BANK_BODY, PORT_BODY
 
 NOW = datetime(2021, 4, 20, 12, 0, tzinfo=timezone.utc)
 

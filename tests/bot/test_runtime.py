@@ -97,8 +97,8 @@ def test_a_zone_gone_from_tzdata_and_a_filter_matching_nothing_are_logged_and_th
 
     from bot import chats as chat_store
     from bot import outbox
-    from tests.conftest import write_post
-    from tests.digest.texts import BANK_BODY
+    from tests.support.builders import write_post
+    from tests.support.texts import BANK_BODY
 
     at = datetime(2021, 4, 19, 20, 0, tzinfo=timezone.utc)
     write_post(tmp_path / "posts", "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00")
@@ -129,7 +129,8 @@ def test_a_feed_that_republishes_old_items_with_new_dates_sends_nothing_again(
     from bot import chats as chat_store
     from bot import outbox
     from digest.ingest import Ingestor
-    from tests.conftest import Route, rss
+    from tests.support.builders import rss
+    from tests.support.feeds import Route
 
     item = {"title": "多家银行下调存款利率", "link": "https://news.example.com/bank?utm_source=x",
             "description": "多家商业银行近日下调了部分定期存款利率，调整幅度在十到二十个基点之间。"}
@@ -161,8 +162,8 @@ def test_an_article_dated_in_the_future_is_logged_and_in_the_next_digest_once(st
     from bot import chats as chat_store
     from bot import outbox
     from digest.ingest import Ingestor
-    from tests.conftest import write_post
-    from tests.digest.texts import BANK_BODY
+    from tests.support.builders import write_post
+    from tests.support.texts import BANK_BODY
 
     at = datetime(2021, 4, 19, 20, 0, tzinfo=timezone.utc)
     chat = chat_store.ensure_chat(store, "console", "local")
@@ -180,8 +181,8 @@ def test_an_article_dated_in_the_future_is_logged_and_in_the_next_digest_once(st
 
 
 def test_a_restart_reads_every_source_at_once_then_on_their_schedule(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import write_post
-    from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+    from tests.support.builders import write_post
+    from tests.support.texts import AI_BODY, BANK_BODY, PORT_BODY
 
     posts = tmp_path / "posts"
     config = BotConfig(settings=Settings(sources=(str(posts),)))

@@ -17,10 +17,10 @@ from bot.runtime import Runtime
 from bot.telegram import TelegramAdapter
 from digest.ingest import Ingestor
 from digest.store import Store
-from tests.bot import fake_telegram
-from tests.bot.fake_telegram import FakeBotAPI
-from tests.conftest import write_post
-from tests.digest.texts import AI_BODY, BANK_BODY
+from tests.support import fake_telegram
+from tests.support.fake_telegram import FakeBotAPI
+from tests.support.builders import write_post
+from tests.support.texts import AI_BODY, BANK_BODY
 
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
 EARLY = datetime(2021, 4, 19, 23, 0, tzinfo=timezone.utc)  # 07:00 in Shanghai

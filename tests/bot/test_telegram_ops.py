@@ -25,10 +25,10 @@ from bot.telegram import TelegramAdapter
 from digest.errors import DigestError
 from digest.ingest import Ingestor
 from digest.store import Store
-from tests.bot import fake_telegram
-from tests.bot.fake_telegram import FakeBotAPI
-from tests.conftest import ROOT, write_post
-from tests.digest.texts import BANK_BODY
+from tests.support import fake_telegram
+from tests.support.fake_telegram import FakeBotAPI
+from tests.support.builders import ROOT, write_post
+from tests.support.texts import BANK_BODY
 
 TOKEN = fake_telegram.TOKEN
 SECRET = TOKEN.split(":")[1]

@@ -15,10 +15,10 @@ from bot.telegram import TelegramAdapter
 from digest.ingest import Ingestor
 from digest.settings import Settings
 from digest.store import Store
-from tests.bot import fake_telegram
-from tests.bot.fake_telegram import FakeBotAPI
-from tests.conftest import write_post
-from tests.digest.texts import AI_BODY, BANK_BODY
+from tests.support import fake_telegram
+from tests.support.fake_telegram import FakeBotAPI
+from tests.support.builders import write_post
+from tests.support.texts import AI_BODY, BANK_BODY
 
 NOW = datetime(2021, 4, 21, 1, 0, tzinfo=timezone.utc)
 DATED = "<p>港口企业表示，外贸订单增加带动了集装箱需求。</p><p>内河航运公司也在增开班轮。</p>"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.cli import main
-from tests.conftest import ROOT, SEEDS, build_post
+from tests.support.builders import ROOT, SEEDS, build_post
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS_POSTS, ROOT, SEEDS, FeedServer, Route, write_post
-from tests.digest.texts import AI_BODY, BANK_BODY
+from tests.support.builders import CORPUS_POSTS, ROOT, SEEDS, write_post
+from tests.support.feeds import FeedServer, Route
+from tests.support.texts import AI_BODY, BANK_BODY
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,8 @@ from digest.compose import DigestFilter, compose_daily, day_window
 from digest.ingest import Ingestor
 from digest.plaintext import render_daily
 from digest.store import Store
-from tests.conftest import write_post
-from tests.digest.texts import AI_BODY, BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
+from tests.support.builders import write_post
+from tests.support.texts import AI_BODY, BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")

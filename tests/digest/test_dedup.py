@@ -18,8 +18,9 @@ from digest.prepared import prepare
 from digest.search import search
 from digest.sources import register
 from digest.store import Store
-from tests.conftest import FeedServer, Route, build_post, rss, write_post
-from tests.digest.texts import BANK_BODY
+from tests.support.builders import build_post, rss, write_post
+from tests.support.feeds import FeedServer, Route
+from tests.support.texts import BANK_BODY
 
 NOW = datetime(2021, 4, 20, 8, 0, tzinfo=timezone.utc)
 LINK = "http://127.0.0.1/news/bank"

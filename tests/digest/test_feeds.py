@@ -12,8 +12,9 @@ from digest.ingest import Ingestor
 from digest.search import search
 from digest.sources import list_sources
 from digest.store import Store
-from tests.conftest import FeedServer, Route, rss
-from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+from tests.support.builders import rss
+from tests.support.feeds import FeedServer, Route
+from tests.support.texts import AI_BODY, BANK_BODY, PORT_BODY
 
 NOW = datetime(2021, 4, 20, 8, 0, tzinfo=timezone.utc)
 

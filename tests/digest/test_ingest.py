@@ -16,8 +16,8 @@ from digest.sources import broken_files, list_sources
 from digest.store import Store
 from digest.text import search_terms
 
-from tests.conftest import CORPUS_POSTS, SEEDS, build_post, write_post
-from tests.digest.texts import AI_BODY, BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
+from tests.support.builders import CORPUS_POSTS, SEEDS, build_post, write_post
+from tests.support.texts import AI_BODY, BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
 
 
 def _ingest(store: Store, *locations: Path | str, workers: int = 1):

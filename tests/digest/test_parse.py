@@ -10,8 +10,8 @@ import pytest
 
 from digest.errors import ArticleError
 from digest.parse import parse_article, read_article
-from tests.conftest import build_post
-from tests.digest import texts
+from tests.support.builders import build_post
+from tests.support import texts
 
 SEED_BODY = """<div>
 <p>记者 胡琳</p>

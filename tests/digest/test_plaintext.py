@@ -5,8 +5,8 @@ from __future__ import annotations
 from digest.parse import parse_article
 from digest.plaintext import TITLE_ONLY, ArticleCard, render_text
 from digest.summarize import summarize
-from tests.conftest import build_post
-from tests.digest import texts
+from tests.support.builders import build_post
+from tests.support import texts
 
 
 def _render(body: str, title: str) -> str:

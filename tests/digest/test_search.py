@@ -17,8 +17,8 @@ from digest import search as search_module
 from digest.plaintext import render_search
 from digest.search import fts5_query, search
 from digest.store import Store
-from tests.conftest import write_post
-from tests.digest.texts import AI_BODY, BANK_BODY, PORT_BODY
+from tests.support.builders import write_post
+from tests.support.texts import AI_BODY, BANK_BODY, PORT_BODY
 
 NOW = datetime(2021, 10, 6, 12, 0, tzinfo=timezone.utc)
 

@@ -16,8 +16,8 @@ from digest.parse import parse_article
 from digest.plaintext import render_search
 from digest.search import search
 from digest.store import Store
-from tests.conftest import build_post, rss, write_post
-from tests.digest.texts import AI_BODY, BANK_BODY
+from tests.support.builders import build_post, rss, write_post
+from tests.support.texts import AI_BODY, BANK_BODY
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")  # midnight in Shanghai is the day before there
 

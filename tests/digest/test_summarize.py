@@ -10,8 +10,8 @@ from digest.article import Article, Block
 from digest.parse import parse_article, read_article
 from digest.summarize import Summary, summarize, summarize_text
 from digest.text import normalise
-from tests.conftest import SEEDS, build_post
-from tests.digest import texts
+from tests.support.builders import SEEDS, build_post
+from tests.support import texts
 
 NEWS = [
     "一季度，长江干线港口完成货物吞吐量8.9亿吨，同比增长6.2%。",

@@ -9,8 +9,8 @@ from digest.parse import MAX_FILE_BYTES, parse_article
 from digest.prepared import prepare
 from digest.workers import FileResult, map_jobs, prepare_file, prepare_item
 
-from tests.conftest import build_post, write_post
-from tests.digest.texts import BANK_BODY
+from tests.support.builders import build_post, write_post
+from tests.support.texts import BANK_BODY
 
 TITLE = "多家银行下调存款利率"
 

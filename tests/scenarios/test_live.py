@@ -27,9 +27,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from tests.bot import fake_telegram
-from tests.bot.fake_telegram import FakeBotAPI
-from tests.conftest import ROOT, SEEDS, write_post
+from tests.support import fake_telegram
+from tests.support.fake_telegram import FakeBotAPI
+from tests.support.builders import ROOT, SEEDS, write_post
 
 WAIT = 240.0  # seconds: the longest any one step may take (a poll is every minute)
 

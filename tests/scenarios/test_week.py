@@ -30,9 +30,9 @@ from bot.telegram import TelegramAdapter
 from digest.ingest import Ingestor
 from digest.schema import articles
 from digest.store import Store
-from tests.bot import fake_telegram
-from tests.bot.fake_telegram import FakeBotAPI
-from tests.conftest import write_post
+from tests.support import fake_telegram
+from tests.support.fake_telegram import FakeBotAPI
+from tests.support.builders import write_post
 from tests.scenarios.newsroom import retelling, story
 
 UTC = timezone.utc

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from bot.cli import commands
-from tests.conftest import ROOT
+from tests.support.builders import ROOT
 from tools import readme_commands
 from tools.readme_commands import END, START, WRITE_COMMAND, command_table, section, with_table
 
