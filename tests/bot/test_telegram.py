@@ -11,15 +11,14 @@ import pytest
 
 from bot import chats as chat_store
 from bot import outbox
-from bot.config import BotConfig
-from bot.router import Router
 from bot.runtime import Runtime
-from bot.telegram import TelegramAdapter
+from digest.compose import DigestFilter
 from digest.ingest import Ingestor
 from digest.store import Store
-from tests.support import fake_telegram
-from tests.support.fake_telegram import FakeBotAPI
+from tests.support.bots import running_bot, telegram_bot, telegram_config
 from tests.support.builders import write_post
+from tests.support.clock import ManualClock
+from tests.support.fake_telegram import FakeBotAPI
 from tests.support.texts import AI_BODY, BANK_BODY
 
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
@@ -40,19 +39,9 @@ def news(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _config(api: FakeBotAPI) -> BotConfig:
-    return BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url)
-
-
-def _adapter(store: Store, api: FakeBotAPI, clock=lambda: DUE) -> TelegramAdapter:
-    return TelegramAdapter(Router(store, _config(api), clock=clock), _config(api), poll_timeout=1)
-
-
 def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeBotAPI) -> None:
     async def scenario() -> None:
-        adapter = _adapter(news, api)
-        await adapter.start()
-        try:
+        async with running_bot(news, api, clock=lambda: DUE):
             api.push_message(100, "/search 港口 简报")
             (reply,) = await api.until("sendMessage", chat_id=100)
             assert reply.params["parse_mode"] == "HTML"
@@ -66,8 +55,6 @@ def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeB
             (edit,) = await api.until("editMessageText")
             assert "第 2/2 页" in edit.params["text"]
             assert [b["text"] for b in edit.params["reply_markup"]["inline_keyboard"][0]] == ["上一页"]
-        finally:
-            await adapter.stop()
         commands = [c["command"] for c in api.sent(method="setMyCommands")[0].params["commands"]]
         assert "search" in commands and "subscribe" in commands
 
@@ -76,9 +63,7 @@ def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeB
 
 def test_group_commands_for_this_bot_only(news: Store, api: FakeBotAPI) -> None:
     async def scenario() -> None:
-        adapter = _adapter(news, api)
-        await adapter.start()
-        try:
+        async with running_bot(news, api, clock=lambda: DUE):
             api.push_message(-5, "大家好", chat_type="group")
             api.push_message(-5, "/search@other_bot 港口", chat_type="group")
             api.push_message(-5, "/search@digest_bot 银行", chat_type="group")
@@ -86,8 +71,6 @@ def test_group_commands_for_this_bot_only(news: Store, api: FakeBotAPI) -> None:
             assert "多家银行下调存款利率" in reply.params["text"]
             await asyncio.sleep(0.5)
             assert len(api.sent(-5)) == 1
-        finally:
-            await adapter.stop()
 
     asyncio.run(scenario())
 
@@ -96,20 +79,17 @@ def test_subscribe_then_the_due_time_gives_exactly_one_digest_even_after_a_resta
     news: Store, api: FakeBotAPI
 ) -> None:
     async def scenario() -> None:
-        clock = {"now": EARLY}
-        adapter = _adapter(news, api, clock=lambda: clock["now"])
-        runtime = Runtime(news, _config(api), {"telegram": adapter}, clock=lambda: clock["now"])
-        await adapter.start()
-        try:
+        clock = ManualClock(EARLY)
+        async with running_bot(news, api, clock=clock, with_runtime=True) as bot:
+            runtime = bot.runtime
+            assert runtime is not None
             api.push_message(100, "/subscribe")
             await api.until("sendMessage", chat_id=100)
             assert await runtime.queue_due() == 0  # 07:00 in Shanghai: not yet
-            clock["now"] = DUE
+            clock.set(DUE)
             assert await runtime.queue_due() == 1
             assert await runtime.queue_due() == 0
             await runtime.drain()
-        finally:
-            await adapter.stop()
         digests = [c for c in api.sent(100) if "每日摘要" in c.params["text"]]
         assert len(digests) == 1
         text = digests[0].params["text"]
@@ -117,14 +97,11 @@ def test_subscribe_then_the_due_time_gives_exactly_one_digest_even_after_a_resta
         assert 'href="https://news.example.com/bank?a=1&amp;b=2"' in text
         assert digests[0].params["link_preview_options"] == {"is_disabled": True}
 
-        restarted_adapter = _adapter(news, api)  # a restart: new process state, same store
-        restarted = Runtime(news, _config(api), {"telegram": restarted_adapter}, clock=lambda: DUE)
-        await restarted_adapter.start()
-        try:
-            assert await restarted.queue_due() == 0
-            assert await restarted.drain() == 0
-        finally:
-            await restarted_adapter.stop()
+        # a restart: new process state, same store
+        async with running_bot(news, api, clock=lambda: DUE, with_runtime=True) as restarted:
+            assert restarted.runtime is not None
+            assert await restarted.runtime.queue_due() == 0
+            assert await restarted.runtime.drain() == 0
         assert len([c for c in api.sent(100) if "每日摘要" in c.params["text"]]) == 1
 
     asyncio.run(scenario())
@@ -132,10 +109,10 @@ def test_subscribe_then_the_due_time_gives_exactly_one_digest_even_after_a_resta
 
 def _deliver(store: Store, api: FakeBotAPI, chat_ref: str, kind: str = "private") -> int:
     """Subscribe a chat, then queue (and so send) its due digest through the real adapter."""
-    adapter = _adapter(store, api)
+    adapter = telegram_bot(store, api, clock=lambda: DUE)
     chat = chat_store.ensure_chat(store, "telegram", chat_ref, kind=kind)
-    chat_store.subscribe(store, chat, adapter.router.parse_filter(""), now=EARLY)
-    runtime = Runtime(store, _config(api), {"telegram": adapter}, clock=lambda: DUE)
+    chat_store.subscribe(store, chat, DigestFilter(), now=EARLY)
+    runtime = Runtime(store, adapter.config, {"telegram": adapter}, clock=lambda: DUE)
 
     async def scenario() -> int:
         await adapter.application.initialize()
@@ -187,9 +164,8 @@ def test_webhook_mode_and_channel_posts(news: Store, api: FakeBotAPI) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url,
-                       telegram_webhook_url=f"http://127.0.0.1:{port}/hook", telegram_webhook_secret="s3cret",
-                       webhook_listen="127.0.0.1")
+    config = telegram_config(api, telegram_webhook_url=f"http://127.0.0.1:{port}/hook",
+                             telegram_webhook_secret="s3cret", webhook_listen="127.0.0.1")
     update = {"update_id": 1, "channel_post": {"message_id": 7, "date": 1, "text": "/search 银行",
                                                "chat": {"id": -1009, "type": "channel", "title": "新闻频道"}}}
 
@@ -204,33 +180,24 @@ def test_webhook_mode_and_channel_posts(news: Store, api: FakeBotAPI) -> None:
             return exc.code
 
     async def scenario() -> None:
-        adapter = TelegramAdapter(Router(news, config, clock=lambda: DUE), config)
-        await adapter.start()
-        try:
+        async with running_bot(news, api, config=config, clock=lambda: DUE):
             (hook,) = api.sent(method="setWebhook")
             assert hook.params["url"] == f"http://127.0.0.1:{port}/hook" and hook.params["secret_token"] == "s3cret"
             assert await asyncio.to_thread(post, "wrong") == 403
             assert await asyncio.to_thread(post, "s3cret") == 200
             (reply,) = await api.until("sendMessage", chat_id=-1009)
             assert "多家银行下调存款利率" in reply.params["text"]
-        finally:
-            await adapter.stop()
 
     asyncio.run(scenario())
 
 
 def test_configured_channels_get_the_digest_without_subscribing(news: Store, api: FakeBotAPI) -> None:
-    config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url,
-                       telegram_channels=("@news_cn", "-1001"))
+    config = telegram_config(api, telegram_channels=("@news_cn", "-1001"))
 
     async def scenario() -> None:
-        adapter = TelegramAdapter(Router(news, config, clock=lambda: EARLY), config, poll_timeout=1)  # up at 07:00
-        runtime = Runtime(news, config, {"telegram": adapter}, clock=lambda: DUE)
-        await adapter.start()
-        try:
+        async with running_bot(news, api, config=config, clock=lambda: EARLY) as bot:  # up at 07:00
+            runtime = Runtime(news, config, {"telegram": bot.adapter}, clock=lambda: DUE)
             assert await runtime.queue_due() == 2
-        finally:
-            await adapter.stop()
 
     asyncio.run(scenario())
     subscribed = {(c.chat_ref, c.kind) for c, _ in chat_store.subscribed_chats(news)}

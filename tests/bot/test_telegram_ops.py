@@ -26,6 +26,7 @@ from digest.errors import DigestError
 from digest.ingest import Ingestor
 from digest.store import Store
 from tests.support import fake_telegram
+from tests.support.bots import running_bot, telegram_config
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.builders import ROOT, write_post
 from tests.support.texts import BANK_BODY
@@ -172,15 +173,12 @@ def _break_chats(store: Store, broken: bool) -> None:
 def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_next(
     sqlite_news: Store, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = BotConfig(telegram_token=TOKEN, telegram_api_base_url=api.base_url, error_chat="-100123")  # bare id
+    config = telegram_config(api, error_chat="-100123")  # a bare id
     reporter = ErrorReporter(config)
-    adapter = TelegramAdapter(Router(sqlite_news, config, reporter=reporter), config, poll_timeout=1,
-                              reporter=reporter)
 
     async def scenario() -> None:
-        reporter.attach({"telegram": adapter}, asyncio.get_running_loop())
-        await adapter.start()
-        try:
+        async with running_bot(sqlite_news, api, config=config, reporter=reporter) as bot:
+            reporter.attach({"telegram": bot.adapter}, asyncio.get_running_loop())
             _break_chats(sqlite_news, True)
             api.push_message(100, "/search@digest_bot 银行")
             (report,) = await api.until("sendMessage", chat_id=-100123)
@@ -194,8 +192,6 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
             assert "多家银行下调存款利率" in answer.params["text"]
             await asyncio.sleep(0.2)
             assert len(api.sent(-100123)) == 1
-        finally:
-            await adapter.stop()
 
     with caplog.at_level(logging.WARNING):
         asyncio.run(scenario())

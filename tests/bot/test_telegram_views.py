@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import BotConfig
-from bot.router import Router
-from bot.telegram import TelegramAdapter
 from digest.ingest import Ingestor
 from digest.settings import Settings
 from digest.store import Store
-from tests.support import fake_telegram
-from tests.support.fake_telegram import FakeBotAPI
+from tests.support.bots import running_bot, telegram_config
 from tests.support.builders import write_post
+from tests.support.fake_telegram import FakeBotAPI
 from tests.support.texts import AI_BODY, BANK_BODY
 
 NOW = datetime(2021, 4, 21, 1, 0, tzinfo=timezone.utc)
@@ -38,21 +35,13 @@ def stored(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _adapter(store: Store, api: FakeBotAPI) -> TelegramAdapter:
-    # Los Angeles: a date-only post's made-up midnight in Shanghai would be the day before there
-    config = BotConfig(settings=Settings(timezone="America/Los_Angeles"), telegram_token=fake_telegram.TOKEN,
-                       telegram_api_base_url=api.base_url)
-    return TelegramAdapter(Router(store, config, clock=lambda: NOW), config, poll_timeout=1)
-
-
 def _run(store: Store, api: FakeBotAPI, scenario) -> None:  # type: ignore[no-untyped-def]
+    # Los Angeles: a date-only post's made-up midnight in Shanghai would be the day before there
+    config = telegram_config(api, settings=Settings(timezone="America/Los_Angeles"))
+
     async def run() -> None:
-        adapter = _adapter(store, api)
-        await adapter.start()
-        try:
+        async with running_bot(store, api, config=config, clock=lambda: NOW):
             await scenario()
-        finally:
-            await adapter.stop()
 
     asyncio.run(run())
 

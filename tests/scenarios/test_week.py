@@ -23,16 +23,14 @@ import sqlalchemy as sa
 
 from bot import chats as chat_store
 from bot import outbox
-from bot.config import BotConfig
-from bot.router import Router
 from bot.runtime import Runtime
 from bot.telegram import TelegramAdapter
 from digest.ingest import Ingestor
 from digest.schema import articles
 from digest.store import Store
-from tests.support import fake_telegram
-from tests.support.fake_telegram import FakeBotAPI
+from tests.support.bots import telegram_bot, telegram_config
 from tests.support.builders import write_post
+from tests.support.fake_telegram import FakeBotAPI
 from tests.scenarios.newsroom import retelling, story
 
 UTC = timezone.utc
@@ -154,7 +152,7 @@ class Week:
         self.store, self.api = store, api
         self.newsroom = Newsroom(folder)
         self.now = START
-        self.config = BotConfig(telegram_token=fake_telegram.TOKEN, telegram_api_base_url=api.base_url)
+        self.config = telegram_config(api)
         self.adapter: TelegramAdapter | None = None
         self.runtime: Runtime | None = None
         self.parts: dict[int, list[tuple[datetime, str]]] = {}  # digest messages by chat: (sim time, text)
@@ -163,7 +161,7 @@ class Week:
         return self.now
 
     async def start(self) -> None:
-        self.adapter = TelegramAdapter(Router(self.store, self.config, clock=self.clock), self.config, poll_timeout=1)
+        self.adapter = telegram_bot(self.store, self.api, config=self.config, clock=self.clock)
         self.runtime = Runtime(self.store, self.config, {"telegram": self.adapter}, clock=self.clock)
         await self.adapter.start()
 
