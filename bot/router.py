@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
+from digest import filters
 from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.query import QueryError
 from digest.schema import articles, chats, deliveries, subscriptions
@@ -40,7 +41,6 @@ MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
 _SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
-_SPLIT = re.compile(r"[,，、;；\s]+")
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,10 @@ class Router:
         return Reply(language=chat.language, digest=digest)
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        wanted = self.parse_filter(argument)
+        try:
+            wanted = self.parse_filter(argument)
+        except QueryError as exc:
+            return Reply(say("subscribe_bad", chat.language, reason=exc), chat.language)
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
             return Reply(say("subscribe_too_long", chat.language, most=MAX_FILTER_ENTRIES), chat.language)
@@ -257,29 +260,9 @@ class Router:
         return {"sources": len(polled), "failing": sum(1 for s in polled if s.failures)}
 
     def parse_filter(self, argument: str) -> DigestFilter:
-        """`金融, 每经网, 比特币, !广告`: known categories and sources by name (or with
-        `cat:` / `source:`), `!word` excluded, anything else a keyword."""
-        if not argument.strip():
-            return DigestFilter()  # everything: no need to read the known names
-        with self.store.connect() as conn:
-            categories = {c for (c,) in conn.execute(sa.select(articles.c.category).distinct()) if c}
-            names = {s for (s,) in conn.execute(sa.select(articles.c.source_name).distinct()) if s}
-        wanted: dict[str, list[str]] = {"categories": [], "sources": [], "keywords": [], "excluded": []}
-        for word in (w.strip() for w in _SPLIT.split(argument) if w.strip()):
-            lowered = word.lower()
-            if word.startswith(("!", "！")) and len(word) > 1:
-                wanted["excluded"].append(word[1:])
-            elif lowered.startswith(("cat:", "分类:")):
-                wanted["categories"].append(word.split(":", 1)[1])
-            elif lowered.startswith(("source:", "来源:")):
-                wanted["sources"].append(word.split(":", 1)[1])
-            elif word in categories:
-                wanted["categories"].append(word)
-            elif word in names:
-                wanted["sources"].append(word)
-            else:
-                wanted["keywords"].append(word)
-        return DigestFilter(**{k: tuple(dict.fromkeys(v)) for k, v in wanted.items()})
+        """The subscription `argument` asks for (`digest.filters.parse_filter`, with the
+        store's category and source names); raises `QueryError` for one it cannot take."""
+        return filters.parse_filter(self.store.known_names, argument)
 
     def _describe(self, wanted: DigestFilter, language: str) -> str:
         # in words, not the filter syntax: "分类：科技；来源：每经网；关键词：比特币；排除：广告"

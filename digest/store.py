@@ -68,6 +68,15 @@ class StoredArticle:
         )
 
 
+@dataclass(frozen=True)
+class KnownNames:
+    """The categories and source names the store's articles have: what a bare word in a
+    subscription is taken for."""
+
+    categories: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+
+
 class Store:
     """The database every part of digestbot reads and writes; `Store.open(url)` to start."""
 
@@ -136,6 +145,14 @@ class Store:
         """How many articles the store holds (near-duplicates included)."""
         with self.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(schema.articles)).scalar_one()
+
+    def known_names(self) -> KnownNames:
+        """The distinct categories and source names of the stored articles."""
+        a = schema.articles.c
+        with self.connect() as conn:
+            categories = frozenset(c for (c,) in conn.execute(sa.select(a.category).distinct()) if c)
+            names = frozenset(s for (s,) in conn.execute(sa.select(a.source_name).distinct()) if s)
+        return KnownNames(categories=categories, sources=names)
 
 
 def insert(conn: Connection, table: sa.Table) -> Any:

@@ -43,6 +43,16 @@ def test_search_pages_and_keeps_its_state_server_side(router: Router) -> None:
     assert other_chat.search is None and "过期" in other_chat.text
 
 
+def test_subscribe_reads_fields_as_search_does_and_refuses_since(router: Router, store: Store) -> None:
+    assert ask(router, "/subscribe 分类：科技 来源： 每经网").text.endswith("分类：科技；来源：每经网")
+    searched = ask(router, "/search 分类：科技")
+    assert searched.search is not None and [h.article.title for h in searched.search.hits] == ["人工智能助手进驻政务大厅"]
+    refused = ask(router, "/subscribe 科技 since:7d")
+    assert refused.text.startswith("无法订阅：") and "since:" in refused.text
+    chat = chat_store.ensure_chat(store, "telegram", "100")
+    assert chat_store.subscription(store, chat).filter.categories == ("科技",)  # the refused one changed nothing
+
+
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
