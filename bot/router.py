@@ -16,14 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import sqlalchemy as sa
-
 from digest import filters
 from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.query import QueryError
-from digest.schema import articles, chats, deliveries, subscriptions
 from digest.search import SearchPage, search
-from digest.sources import list_sources
 from digest.store import Store, StoredArticle
 
 from . import chats as chat_store
@@ -238,26 +234,14 @@ class Router:
         if not self._is_admin(message):
             return Reply(say("stats_denied", chat.language), chat.language)
         day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        with self.store.connect() as conn:
-            def count(table: sa.Table, *where: object) -> int:
-                return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-
-            values = {
-                "articles": count(articles),
-                "near": count(articles, articles.c.duplicate_of.is_not(None)),
-                **self._polled_sources(),
-                "chats": count(chats, chats.c.active.is_(True)),
-                "subscribed": count(subscriptions, subscriptions.c.active.is_(True)),
-                "sent": count(deliveries, deliveries.c.sent_at >= day_start),
-            }
-        return Reply(say("stats", chat.language, **values), chat.language)
+        # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
+        counts = self.store.stats(day_start, self.config.settings.sources)
+        text = say("stats", chat.language, articles=counts.articles, near=counts.near_duplicates,
+                   sources=counts.sources, failing=counts.failing, chats=counts.chats,
+                   subscribed=counts.subscribed, sent=counts.sent)
+        return Reply(text, chat.language)
 
     # -- helpers -----------------------------------------------------------------------
-
-    def _polled_sources(self) -> dict[str, int]:
-        # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
-        polled = [s for s in list_sources(self.store, self.config.settings.sources) if s.configured]
-        return {"sources": len(polled), "failing": sum(1 for s in polled if s.failures)}
 
     def parse_filter(self, argument: str) -> DigestFilter:
         """The subscription `argument` asks for (`digest.filters.parse_filter`, with the
