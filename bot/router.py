@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from digest import filters
+from digest import filters, paging
 from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.query import QueryError
 from digest.search import SearchPage, search
@@ -35,7 +33,6 @@ log = logging.getLogger(__name__)
 MAX_LATEST = 20
 MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
-_SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
 
 
@@ -74,7 +71,6 @@ class Router:
         self.config = config
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.bot_name = bot_name
-        self._searches: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._commands: dict[str, Callable[[Chat, Incoming, str], Reply]] = {
             "start": self._start, "help": self._help, "search": self._search, "latest": self._latest,
             "digest": self._digest, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
@@ -112,10 +108,10 @@ class Router:
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
         """Another page of an earlier search (the paging buttons)."""
         chat = chat_store.ensure_chat(self.store, platform, chat_ref)
-        state = self._searches.get(token)
-        if state is None or state[0] != chat.id:
+        text = paging.recall_search(self.store, chat.id, token, now=self.clock())
+        if text is None:
             return Reply(say("search_expired", chat.language), chat.language)
-        return self._run_search(chat, state[1], page, token)
+        return self._run_search(chat, text, page, token)
 
     # -- commands ----------------------------------------------------------------------
 
@@ -128,18 +124,16 @@ class Router:
     def _search(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
             return Reply(say("search_usage", chat.language), chat.language)
-        token = secrets.token_urlsafe(6)
-        return self._run_search(chat, argument, 1, token)
+        return self._run_search(chat, argument, 1, None)
 
-    def _run_search(self, chat: Chat, text: str, page: int, token: str) -> Reply:
+    def _run_search(self, chat: Chat, text: str, page: int, token: str | None) -> Reply:
+        # token None: a new search, kept for its page buttons once it is known to run
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
             return Reply(say("search_bad", chat.language, reason=exc), chat.language)
-        self._searches[token] = (chat.id, text)
-        self._searches.move_to_end(token)
-        while len(self._searches) > _SEARCHES_KEPT:
-            self._searches.popitem(last=False)
+        if token is None:
+            token = paging.remember_search(self.store, chat.id, text, now=self.clock())
         return Reply(language=chat.language, search=found, search_token=token)
 
     def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from digest import migrations, schema
+from digest import migrations, paging, schema
 from digest.errors import DigestError
 from digest.ingest import Ingestor
 from digest.settings import Settings
@@ -161,6 +161,25 @@ def test_a_version_2_outbox_is_carried_into_digests(store_url: str) -> None:
         assert [tuple(p) for p in parts] == [(0, "sent", "7"), (1, "pending", None)]  # the pending part is still sent
         assert place == at + timedelta(days=1)  # the next digest starts where the last one ended
         assert not sa.inspect(upgraded.engine).has_table("deliveries_v2")
+    finally:
+        upgraded.close()
+
+
+def test_a_version_3_database_gains_the_search_pages(store_url: str) -> None:
+    old = Store.open(store_url, migrate=False)
+    migrations.migrate(old.engine, target=3)
+    at = datetime(2021, 4, 20, tzinfo=timezone.utc)
+    with old.engine.begin() as conn:
+        chat = conn.execute(schema.chats.insert().values(platform="telegram", chat_ref="1", language="zh",
+                                                         active=True, created_at=at).returning(schema.chats.c.id))
+        chat_id = chat.scalar_one()
+    assert not sa.inspect(old.engine).has_table("search_pages")
+    old.close()
+
+    upgraded = Store.open(store_url)
+    try:
+        token = paging.remember_search(upgraded, chat_id, "人工智能", now=at)
+        assert paging.recall_search(upgraded, chat_id, token, now=at) == "人工智能"
     finally:
         upgraded.close()
 
