@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from digest import paging, schema
+from digest.errors import DigestError
 from digest.store import Store
 
 NOW = datetime(2021, 4, 20, 12, 0, tzinfo=timezone.utc)
@@ -63,3 +65,14 @@ def test_a_chat_that_goes_takes_its_searches_with_it(store: Store) -> None:
     with store.begin() as conn:
         conn.execute(schema.chats.delete().where(schema.chats.c.id == chat))
     assert _rows(store) == 0
+
+
+def test_a_token_already_taken_is_drawn_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = _chat(store, "100")
+    draws = iter(["sametoken", "sametoken", "othertoken"])
+    monkeypatch.setattr(paging.secrets, "token_urlsafe", lambda _n: next(draws, "sametoken"))
+    assert paging.remember_search(store, chat, "港口", now=NOW) == "sametoken"
+    assert paging.remember_search(store, chat, "银行", now=NOW) == "othertoken"
+    assert paging.recall_search(store, chat, "sametoken", now=NOW) == "港口"  # the first kept its token
+    with pytest.raises(DigestError, match="no free search token"):
+        paging.remember_search(store, chat, "利率", now=NOW)
