@@ -59,6 +59,7 @@ _TEXTS: dict[str, dict[str, str]] = {
                         "en": "Nothing new since {since} matches this chat's subscription (see /settings)."},
     "digest_day_filtered": {"zh": "{date} 没有符合本聊天订阅内容的文章（/settings 查看）。",
                             "en": "Nothing published on {date} matches this chat's subscription (see /settings)."},
+    "subscribe_bad": {"zh": "无法订阅：{reason}", "en": "Cannot subscribe: {reason}"},
     "subscribe_too_long": {"zh": "订阅内容太多：最多 {most} 项，每个词最多 40 个字。",
                            "en": "Too much to subscribe to: at most {most} entries, 40 characters a word."},
     "digest_day_empty": {"zh": "{date} 没有文章。", "en": "No articles published on {date}."},

@@ -9,22 +9,16 @@ unexpected error a polite one (and a log line).
 from __future__ import annotations
 
 import logging
-import re
-import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import sqlalchemy as sa
-
+from digest import filters, paging
 from digest.compose import DigestFilter, Window, compose
 from digest.query import QueryError
-from digest.schema import articles, chats, deliveries, subscriptions
 from digest.search import search
-from digest.sources import list_sources
 from digest.store import Store
 
 from . import chats as chat_store
@@ -41,8 +35,6 @@ log = logging.getLogger(__name__)
 MAX_LATEST = 20
 MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
-_SEARCHES_KEPT = 2000  # paging states remembered (oldest forgotten first)
-_SPLIT = re.compile(r"[,，、;；\s]+")
 
 
 class Router:
@@ -54,7 +46,6 @@ class Router:
         self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         self.config = config
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self._searches: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._commands: dict[str, Callable[[Chat, Incoming, str], Reply]] = {
             "start": self._start, "help": self._help, "search": self._search, "latest": self._latest,
             "digest": self._digest, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
@@ -88,10 +79,10 @@ class Router:
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
         """Another page of an earlier search (the paging buttons)."""
         chat = chat_store.ensure_chat(self.store, platform, chat_ref)
-        state = self._searches.get(token)
-        if state is None or state[0] != chat.id:
+        text = paging.recall_search(self.store, chat.id, token, now=self.clock())
+        if text is None:
             return self._say(chat, "search_expired")
-        return self._run_search(chat, state[1], page, token)
+        return self._run_search(chat, text, page, token)
 
     # -- commands ----------------------------------------------------------------------
 
@@ -104,18 +95,16 @@ class Router:
     def _search(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
             return self._say(chat, "search_usage")
-        token = secrets.token_urlsafe(6)
-        return self._run_search(chat, argument, 1, token)
+        return self._run_search(chat, argument, 1, None)
 
-    def _run_search(self, chat: Chat, text: str, page: int, token: str) -> Reply:
+    def _run_search(self, chat: Chat, text: str, page: int, token: str | None) -> Reply:
+        # token None: a new search, kept for its page buttons once it is known to run
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
             return self._say(chat, "search_bad", reason=exc)
-        self._searches[token] = (chat.id, text)
-        self._searches.move_to_end(token)
-        while len(self._searches) > _SEARCHES_KEPT:
-            self._searches.popitem(last=False)
+        if token is None:
+            token = paging.remember_search(self.store, chat.id, text, now=self.clock())
         return self._reply(chat, search=found, search_token=token)
 
     def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
@@ -159,7 +148,10 @@ class Router:
         return self._reply(chat, digest=digest)
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        wanted = self.parse_filter(argument)
+        try:
+            wanted = self.parse_filter(argument)
+        except QueryError as exc:
+            return self._say(chat, "subscribe_bad", reason=exc)
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
             return self._say(chat, "subscribe_too_long", most=MAX_FILTER_ENTRIES)
@@ -207,19 +199,11 @@ class Router:
         if not self._is_admin(message):
             return self._say(chat, "stats_denied")
         day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        with self.store.connect() as conn:
-            def count(table: sa.Table, *where: object) -> int:
-                return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
-
-            values = {
-                "articles": count(articles),
-                "near": count(articles, articles.c.duplicate_of.is_not(None)),
-                **self._polled_sources(),
-                "chats": count(chats, chats.c.active.is_(True)),
-                "subscribed": count(subscriptions, subscriptions.c.active.is_(True)),
-                "sent": count(deliveries, deliveries.c.sent_at >= day_start),
-            }
-        return self._say(chat, "stats", **values)
+        # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
+        counts = self.store.stats(day_start, self.config.settings.sources)
+        return self._say(chat, "stats", articles=counts.articles, near=counts.near_duplicates,
+                         sources=counts.sources, failing=counts.failing, chats=counts.chats,
+                         subscribed=counts.subscribed, sent=counts.sent)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -231,35 +215,10 @@ class Router:
         """The catalogue's text `key`, in the chat's language."""
         return self._reply(chat, say(key, chat.language, **values))
 
-    def _polled_sources(self) -> dict[str, int]:
-        # the sources the bot polls (DIGESTBOT_SOURCES), not every one-off `digestbot ingest`
-        polled = [s for s in list_sources(self.store, self.config.settings.sources) if s.configured]
-        return {"sources": len(polled), "failing": sum(1 for s in polled if s.failures)}
-
     def parse_filter(self, argument: str) -> DigestFilter:
-        """`金融, 每经网, 比特币, !广告`: known categories and sources by name (or with
-        `cat:` / `source:`), `!word` excluded, anything else a keyword."""
-        if not argument.strip():
-            return DigestFilter()  # everything: no need to read the known names
-        with self.store.connect() as conn:
-            categories = {c for (c,) in conn.execute(sa.select(articles.c.category).distinct()) if c}
-            names = {s for (s,) in conn.execute(sa.select(articles.c.source_name).distinct()) if s}
-        wanted: dict[str, list[str]] = {"categories": [], "sources": [], "keywords": [], "excluded": []}
-        for word in (w.strip() for w in _SPLIT.split(argument) if w.strip()):
-            lowered = word.lower()
-            if word.startswith(("!", "！")) and len(word) > 1:
-                wanted["excluded"].append(word[1:])
-            elif lowered.startswith(("cat:", "分类:")):
-                wanted["categories"].append(word.split(":", 1)[1])
-            elif lowered.startswith(("source:", "来源:")):
-                wanted["sources"].append(word.split(":", 1)[1])
-            elif word in categories:
-                wanted["categories"].append(word)
-            elif word in names:
-                wanted["sources"].append(word)
-            else:
-                wanted["keywords"].append(word)
-        return DigestFilter(**{k: tuple(dict.fromkeys(v)) for k, v in wanted.items()})
+        """The subscription `argument` asks for (`digest.filters.parse_filter`, with the
+        store's category and source names); raises `QueryError` for one it cannot take."""
+        return filters.parse_filter(self.store.known_names, argument)
 
     def _describe(self, wanted: DigestFilter, language: str) -> str:
         # in words, not the filter syntax: "分类：科技；来源：每经网；关键词：比特币；排除：广告"

@@ -148,10 +148,15 @@ def _v3_digest_windows(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE deliveries_v2")
 
 
+def _v4_search_pages(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.search_pages])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, sources, files and the full-text index", _v1_articles),
     Migration(2, "chats, subscriptions and the delivery outbox", _v2_chats),
     Migration(3, "digest windows: digests, the articles each held, the outbox keyed by digest", _v3_digest_windows),
+    Migration(4, "search pages: paging state kept in the store, by token", _v4_search_pages),
 )
 LATEST = MIGRATIONS[-1].version
 

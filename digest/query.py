@@ -3,6 +3,9 @@
 Whatever the text holds — quotes, `*`, `NEAR`, `AND`, `-`, `:`, SQL, emoji, 10,000
 characters — it only ever becomes a list of plain words here; the search engines never
 see it raw.
+
+The field grammar (`field_of`) is also the one `/subscribe` reads (`filters.py`), so a
+field written one way means the same in both commands.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from .text import query_words, subwords
 
 MAX_QUERY_CHARS = 200  # longer text is cut here; the query says it was
 MAX_TERMS = 24
-_FILTER = re.compile(r"^(source|src|来源|cat|category|分类|since|自)[:：](.*)$", re.I)
-_FILTER_NAMES = {
-    "source": "source", "src": "source", "来源": "source",
-    "cat": "category", "category": "category", "分类": "category",
-    "since": "since", "自": "since",
+SOURCE, CATEGORY, SINCE = "source", "category", "since"  # the fields a word can name
+_FIELD_NAMES = {
+    "source": SOURCE, "src": SOURCE, "来源": SOURCE,
+    "cat": CATEGORY, "category": CATEGORY, "分类": CATEGORY,
+    "since": SINCE, "自": SINCE,
 }
+_PREFIX = "|".join(_FIELD_NAMES)
+_FIELD = re.compile(rf"^({_PREFIX})[:：](.*)$", re.I | re.S)
+# `分类： 科技`: Chinese input methods often put a space after the full-width colon
+_GAP = re.compile(rf"(?<![^\s,，、;；])({_PREFIX})([:：])\s+(?=\S)", re.I)
+_QUOTES = "\"'“”"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RELATIVE = re.compile(r"^(\d{1,5})\s*(h|d|w|m|y|小时|天|日|周|月|年)$", re.I)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -30,6 +38,11 @@ _UNIT_DAYS = {"d": 1, "天": 1, "日": 1, "w": 7, "周": 7, "m": 30, "月": 30, 
 
 class QueryError(DigestError):
     """A filter the user typed cannot be understood; the message says how to write it."""
+
+    def __init__(self, message: str, *, code: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code  # what went wrong, for a message catalogue to word
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,10 @@ def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
     raw = _CONTROL.sub(" ", raw[:MAX_QUERY_CHARS])  # NUL and friends: PostgreSQL refuses them
     filters: dict[str, str] = {}
     words: list[str] = []
-    for part in raw.split():
-        match = _FILTER.match(part)
-        if match and match.group(2).strip("\"'“”"):
-            filters[_FILTER_NAMES[match.group(1).lower()]] = match.group(2).strip("\"'“”")
+    for part in join_fields(raw).split():
+        found = field_of(part)
+        if found and found[1]:  # `cat:` alone is a word
+            filters[found[0]] = found[1]
         else:
             words.append(part)
     text = " ".join(words)
@@ -84,11 +97,27 @@ def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
         text=text,
         groups=tuple(groups[:MAX_TERMS]),
         chars=tuple(chars[:MAX_TERMS]),
-        source=filters.get("source"),
-        category=filters.get("category"),
-        since=parse_since(filters["since"], now=now, tz=tz) if "since" in filters else None,
+        source=filters.get(SOURCE),
+        category=filters.get(CATEGORY),
+        since=parse_since(filters[SINCE], now=now, tz=tz) if SINCE in filters else None,
         truncated=truncated,
     )
+
+
+def join_fields(text: str) -> str:
+    """`分类： 科技` → `分类：科技`: a field name and its value, split by a space after the colon,
+    made one word again."""
+    return _GAP.sub(r"\1\2", text)
+
+
+def field_of(word: str) -> tuple[str, str] | None:
+    """(field, value) for a word that names a field — `分类：科技` → ("category", "科技"), either
+    colon, any case, quotes around the value dropped (the value may be empty); None for a
+    plain word."""
+    match = _FIELD.match(word)
+    if match is None:
+        return None
+    return _FIELD_NAMES[match.group(1).lower()], match.group(2).strip(_QUOTES)
 
 
 def _covering_pairs(word: str) -> tuple[str, ...]:
@@ -113,5 +142,6 @@ def parse_since(value: str, *, now: datetime, tz: tzinfo) -> datetime:
     try:
         day = date.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
-        raise QueryError(f"since:{value} — write a date (since:2021-04-01) or a span (since:7d, since:12h)") from None
+        raise QueryError(f"since:{value} — write a date (since:2021-04-01) or a span (since:7d, since:12h)",
+                         code="since_bad", value=value) from None
     return datetime(day.year, day.month, day.day, tzinfo=tz)

@@ -194,3 +194,14 @@ deliveries = sa.Table(
     sa.UniqueConstraint("digest_id", "part"),
 )
 
+# A search a chat can page through: its buttons carry only the token (Telegram's
+# callback_data holds 64 bytes), so any process, before or after a restart, can answer.
+search_pages = sa.Table(
+    "search_pages",
+    metadata,
+    sa.Column("token", sa.String(16), primary_key=True),
+    sa.Column("chat_id", sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),  # what the chat typed
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),  # pruned by expiry
+)

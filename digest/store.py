@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +66,28 @@ class StoredArticle:
             image=m["image"],
             duplicate_of=m["duplicate_of"],
         )
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """The categories and source names the store's articles have: what a bare word in a
+    subscription is taken for."""
+
+    categories: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What `/stats` shows: the store's articles, the sources the bot polls, its chats."""
+
+    articles: int
+    near_duplicates: int
+    sources: int  # the configured sources the store has polled
+    failing: int  # of those, the ones whose last poll failed
+    chats: int  # active
+    subscribed: int  # active subscriptions
+    sent: int  # digest parts sent since the day's start
 
 
 class Store:
@@ -136,6 +158,38 @@ class Store:
         """How many articles the store holds (near-duplicates included)."""
         with self.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(schema.articles)).scalar_one()
+
+    def known_names(self) -> KnownNames:
+        """The distinct categories and source names of the stored articles."""
+        a = schema.articles.c
+        with self.connect() as conn:
+            categories = frozenset(c for (c,) in conn.execute(sa.select(a.category).distinct()) if c)
+            names = frozenset(s for (s,) in conn.execute(sa.select(a.source_name).distinct()) if s)
+        return KnownNames(categories=categories, sources=names)
+
+    def stats(self, day_start: datetime, configured_sources: Iterable[str]) -> StoreStats:
+        """The counts `/stats` shows; `configured_sources` as DIGESTBOT_SOURCES spells them
+        (the bot polls those, not every one-off `digestbot ingest`)."""
+        # sources.py builds on the store, so its location rule is imported when used
+        from .sources import normalise_location
+
+        polled = sorted({normalise_location(location) for location in configured_sources})
+        a, src, chats, subs, out = schema.articles, schema.sources, schema.chats, schema.subscriptions, schema.deliveries
+
+        def count(table: sa.Table, *where: Any) -> Any:
+            return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+
+        query = sa.select(
+            count(a).label("articles"),
+            count(a, a.c.duplicate_of.is_not(None)).label("near_duplicates"),
+            count(src, src.c.location.in_(polled)).label("sources"),
+            count(src, src.c.location.in_(polled), src.c.failures > 0).label("failing"),
+            count(chats, chats.c.active.is_(True)).label("chats"),
+            count(subs, subs.c.active.is_(True)).label("subscribed"),
+            count(out, out.c.sent_at >= day_start).label("sent"),
+        )
+        with self.connect() as conn:
+            return StoreStats(**conn.execute(query).one()._asdict())
 
 
 def insert(conn: Connection, table: sa.Table) -> Any:

@@ -46,6 +46,36 @@ def test_search_pages_and_keeps_its_state_server_side(router: Router) -> None:
     assert other_chat.search is None and "过期" in other_chat.text
 
 
+def test_a_page_button_works_after_a_restart_and_on_another_process(
+    router: Router, store: Store, store_url: str
+) -> None:
+    reply = ask(router, "/search 来源：每经网")
+    assert reply.search is not None and reply.search_token
+    restarted = Router(store, router.config, clock=lambda: NOW)  # nothing kept in memory
+    again = restarted.search_page("telegram", "100", reply.search_token, 1)
+    assert again.search is not None and [h.article.title for h in again.search.hits] == ["多家银行下调存款利率"]
+    other_process = Store.open(store_url)
+    try:
+        there = Router(other_process, router.config, clock=lambda: NOW).search_page(
+            "telegram", "100", reply.search_token, 1)
+        assert there.search is not None and there.search.total == reply.search.total
+        assert there.search_token == reply.search_token  # the next button carries the same token
+    finally:
+        other_process.close()
+    week_later = Router(store, router.config, clock=lambda: NOW + timedelta(days=8))
+    assert "过期" in week_later.search_page("telegram", "100", reply.search_token, 1).text
+
+
+def test_subscribe_reads_fields_as_search_does_and_refuses_since(router: Router, store: Store) -> None:
+    assert ask(router, "/subscribe 分类：科技 来源： 每经网").text.endswith("分类：科技；来源：每经网")
+    searched = ask(router, "/search 分类：科技")
+    assert searched.search is not None and [h.article.title for h in searched.search.hits] == ["人工智能助手进驻政务大厅"]
+    refused = ask(router, "/subscribe 科技 since:7d")
+    assert refused.text.startswith("无法订阅：") and "since:" in refused.text
+    chat = chat_store.ensure_chat(store, "telegram", "100")
+    assert chat_store.subscription(store, chat).filter.categories == ("科技",)  # the refused one changed nothing
+
+
 @pytest.mark.parametrize(
     ("text", "answer"),
     [

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from digest import migrations, schema
+from digest import migrations, paging, schema
 from digest.errors import DigestError
+from digest.ingest import Ingestor
 from digest.settings import Settings
-from digest.store import Store
+from digest.store import KnownNames, Store, StoreStats
+from tests.support.builders import write_post
+from tests.support.feeds import FeedServer
+from tests.support.texts import BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
 
 
 def test_a_new_database_is_migrated_to_the_latest_version(store: Store) -> None:
@@ -159,3 +164,61 @@ def test_a_version_2_outbox_is_carried_into_digests(store_url: str) -> None:
         assert not sa.inspect(upgraded.engine).has_table("deliveries_v2")
     finally:
         upgraded.close()
+
+
+def test_a_version_3_database_gains_the_search_pages(store_url: str) -> None:
+    old = Store.open(store_url, migrate=False)
+    migrations.migrate(old.engine, target=3)
+    at = datetime(2021, 4, 20, tzinfo=timezone.utc)
+    with old.engine.begin() as conn:
+        chat = conn.execute(schema.chats.insert().values(platform="telegram", chat_ref="1", language="zh",
+                                                         active=True, created_at=at).returning(schema.chats.c.id))
+        chat_id = chat.scalar_one()
+    assert not sa.inspect(old.engine).has_table("search_pages")
+    old.close()
+
+    upgraded = Store.open(store_url)
+    try:
+        token = paging.remember_search(upgraded, chat_id, "人工智能", now=at)
+        assert paging.recall_search(upgraded, chat_id, token, now=at) == "人工智能"
+    finally:
+        upgraded.close()
+
+
+def test_stats_count_articles_polled_sources_chats_and_todays_sends(
+    store: Store, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    day_start = datetime(2021, 4, 20, tzinfo=timezone.utc)
+    configured, once = tmp_path / "configured", tmp_path / "once"
+    write_post(configured, "bank.md", BANK_BODY, title="多家银行下调存款利率", author="每经网")
+    write_post(configured, "bank2.md", BANK_BODY_REWRITE, title="多家商业银行本周下调定期存款利率",
+               author="另一家媒体")  # the same story told again: a near-duplicate
+    write_post(once, "port.md", PORT_BODY, title="长江港口吞吐量回升", categories=("航运", "江城经济观察", "x"))
+    gone = feed_server.url("/gone")  # configured, and failing (404)
+    report = Ingestor(store, workers=1).ingest([str(configured), str(once), gone, feed_server.url("/gone2")])
+    assert (report.new, report.near_duplicate, report.failed) == (3, 1, 2)
+
+    with store.begin() as conn:
+        chat_ids = [conn.execute(schema.chats.insert().values(
+            platform="telegram", chat_ref=str(n), language="zh", active=active, created_at=day_start,
+        ).returning(schema.chats.c.id)).scalar_one() for n, active in ((1, True), (2, True), (3, False))]
+        conn.execute(schema.subscriptions.insert(), [
+            {"chat_id": chat_id, "categories": [], "sources": [], "keywords": [], "excluded": [], "active": active,
+             "created_at": day_start} for chat_id, active in zip(chat_ids[:2], (True, False), strict=True)
+        ])
+        digest_id = conn.execute(schema.digests.insert().values(
+            chat_id=chat_ids[0], digest_date="2021-04-20", window_end=day_start, created_at=day_start,
+        ).returning(schema.digests.c.id)).scalar_one()
+        conn.execute(schema.deliveries.insert(), [
+            {"digest_id": digest_id, "chat_id": chat_ids[0], "part": part, "payload": {}, "status": status,
+             "created_at": day_start, "sent_at": sent_at}
+            for part, status, sent_at in ((0, "sent", day_start - timedelta(seconds=1)),
+                                          (1, "sent", day_start + timedelta(hours=9)), (2, "pending", None))
+        ])
+
+    # as DIGESTBOT_SOURCES may spell them: a trailing slash is the same folder
+    stats = store.stats(day_start, [str(configured) + "/", gone])
+    assert stats == StoreStats(articles=3, near_duplicates=1, sources=2, failing=1, chats=2, subscribed=1, sent=1)
+    assert store.stats(day_start, []) == replace(stats, sources=0, failing=0)
+    assert store.known_names() == KnownNames(categories=frozenset({"金融", "航运"}),
+                                             sources=frozenset({"每经网", "另一家媒体", "测试来源"}))
