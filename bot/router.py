@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 
 from digest.compose import DigestFilter, Window, compose
+from digest.messages import LANGUAGES, say
 from digest.query import QueryError
 from digest.schema import articles, chats, deliveries, subscriptions
 from digest.search import search
@@ -33,7 +34,6 @@ from .adapter import Incoming, Reply
 from .chats import Chat
 from .config import BotConfig, parse_time
 from .errors import ErrorReporter
-from .messages import LANGUAGES, say
 from .schedule import on_demand_window
 
 log = logging.getLogger(__name__)

@@ -26,12 +26,12 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from digest.compose import DailyDigest
 from digest.errors import DigestError
+from digest.messages import say
 
 from . import chats as chat_store
 from .adapter import ChatGone, ChatMigrated, Incoming, Reply, RetryAfter, SendError, parse_slash
 from .config import BotConfig
 from .errors import ErrorReporter
-from .messages import say
 from .router import Router
 from .telegram_html import digest_messages, latest_messages, pack, search_message, text_piece
 

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
 from digest.dates import shown_day, shown_time
+from digest.messages import say
 from digest.plaintext import covers
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
-from .messages import say
 
 MAX_UNITS = 4096
 MAX_ENTITIES = 100
