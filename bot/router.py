@@ -111,7 +111,7 @@ class Router:
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
-            return self._say(chat, "search_bad", reason=exc)
+            return self._say(chat, "search_bad", reason=say(exc.code, chat.language, **exc.params))
         self._searches[token] = (chat.id, text)
         self._searches.move_to_end(token)
         while len(self._searches) > _SEARCHES_KEPT:
