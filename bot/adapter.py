@@ -4,7 +4,7 @@ An adapter (Telegram, the console, Slack next) translates; the core decides. Rea
 platform's update, the adapter parses its syntax — `/search@digestbot 人工智能` on
 Telegram, `/news search …` or `@digestbot search …` on Slack — into an `Incoming`, and
 hands it to `Router.handle`. It renders the `Reply` it gets back in the language and zone
-the reply carries, with the labels of the message catalogue (`bot.messages`). For daily
+the reply carries, with the labels of the message catalogue (`digest.messages`). For daily
 digests it renders a `DailyDigest` into message parts, and sends one part at a time,
 raising the send failures below; the delivery worker decides what a failure means.
 

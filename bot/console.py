@@ -12,19 +12,19 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
+
 from digest.compose import DailyDigest
+from digest.messages import say
 from digest.plaintext import render_daily
 
 from . import chats as chat_store
 from .adapter import Incoming, Reply, parse_slash
-from .messages import say
 from .render import reply_text
 from .router import Router
 
 log = logging.getLogger(__name__)
 
 CHAT = "local"
-_PROMPT_HINT = "digestbot 控制台：输入 /help 查看命令，Ctrl-D 退出。"
 
 
 class ConsoleAdapter:
@@ -48,7 +48,7 @@ class ConsoleAdapter:
         self._chat_id = chat.id
         chat_store.standing_subscriptions(self.router.store, self.platform, [CHAT], kind="private",
                                           now=self.router.clock())
-        self._write(_PROMPT_HINT)
+        self._write(say("console_hint", chat.language))
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
@@ -56,7 +56,7 @@ class ConsoleAdapter:
             self._task.cancel()
 
     def digest_parts(self, digest: DailyDigest, language: str) -> list[dict[str, Any]]:
-        return [{"text": render_daily(digest)}]
+        return [{"text": render_daily(digest, language)}]
 
     async def send(self, chat_ref: str, payload: dict[str, Any]) -> str:
         self._write(payload["text"])

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from digest.dates import shown_time
+from digest.messages import say
 from digest.plaintext import render_daily, render_search
 
-from .messages import say
 from .adapter import Reply
 
 
 def reply_text(reply: Reply) -> str:
-    """A reply as plain text (the console, and any platform without markup)."""
-    zone = reply.zone
+    """A reply as plain text (the console, and any platform without markup), in the
+    reply's language and zone."""
+    zone, language = reply.zone, reply.language
     parts = [reply.text] if reply.text else []
     if reply.search is not None:
-        parts.append(render_search(reply.search, zone))
+        parts.append(render_search(reply.search, zone, language))
         if reply.search.pages > reply.search.page:
-            parts.append(say("search_more", reply.language))
+            parts.append(say("search_more", language))
     if reply.digest is not None:
-        parts.append(render_daily(reply.digest))
+        parts.append(render_daily(reply.digest, language))
     for number, article in enumerate(reply.articles, 1):
         when = shown_time(article.published, zone, article.date_only)
         lines = [f"{number}. {article.title}", "   " + " · ".join(x for x in (article.source_name, when) if x)]

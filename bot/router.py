@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from digest import filters, paging
 from digest.compose import DigestFilter, Window, compose
+from digest.messages import LANGUAGES, say
 from digest.query import QueryError
 from digest.search import search
 from digest.store import Store
@@ -27,7 +28,6 @@ from .adapter import Incoming, Reply
 from .chats import Chat
 from .config import BotConfig, parse_time
 from .errors import ErrorReporter
-from .messages import LANGUAGES, say
 from .schedule import on_demand_window
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Router:
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
-            return self._say(chat, "search_bad", reason=exc)
+            return self._say(chat, "search_bad", reason=say(exc.code, chat.language, **exc.params))
         if token is None:
             token = paging.remember_search(self.store, chat.id, text, now=self.clock())
         return self._reply(chat, search=found, search_token=token)
@@ -151,7 +151,7 @@ class Router:
         try:
             wanted = self.parse_filter(argument)
         except QueryError as exc:
-            return self._say(chat, "subscribe_bad", reason=exc)
+            return self._say(chat, "subscribe_bad", reason=say(exc.code, chat.language, **exc.params))
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
             return self._say(chat, "subscribe_too_long", most=MAX_FILTER_ENTRIES)

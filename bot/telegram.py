@@ -26,24 +26,19 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from digest.compose import DailyDigest
 from digest.errors import DigestError
+from digest.messages import say
 
 from . import chats as chat_store
-from .adapter import ChatGone, ChatMigrated, Incoming, Reply, RetryAfter, SendError, parse_slash
+from .adapter import ChatGone, ChatMigrated, Incoming, RetryAfter, SendError, parse_slash
 from .config import BotConfig
 from .errors import ErrorReporter
-from .messages import say
 from .router import Router
-from .telegram_html import digest_messages, latest_messages, pack, search_message, text_piece
+from .telegram_html import HtmlMessage, digest_messages, reply_messages
 
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF = 30.0  # seconds between two tries to reach the Bot API at start, at the most
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_DESCRIPTIONS = {
-    "start": "开始", "help": "帮助", "search": "搜索新闻", "latest": "最新文章", "digest": "今天的摘要",
-    "subscribe": "订阅每日摘要", "unsubscribe": "取消订阅", "settings": "订阅设置", "time": "设置发送时间",
-    "tz": "设置时区", "lang": "语言 zh|en", "stats": "统计（管理员）",
-}
 
 
 class TelegramAdapter:
@@ -146,7 +141,9 @@ class TelegramAdapter:
         """getMe (which checks the token) and the command menu: both safe to repeat."""
         app = self.application
         await app.initialize()
-        await app.bot.set_my_commands([BotCommand(n, _DESCRIPTIONS.get(n, n)) for n in self.router.commands])
+        # the default menu is Chinese; users whose Telegram is in English see it in English
+        await app.bot.set_my_commands(command_menu(self.router.commands, "zh"))
+        await app.bot.set_my_commands(command_menu(self.router.commands, "en"), language_code="en")
         if not self.config.telegram_webhook_url:
             # polling starts with deleteWebhook, which PTB tries only once (and logs a traceback)
             await app.bot.delete_webhook()
@@ -213,9 +210,9 @@ class TelegramAdapter:
         reply = await asyncio.to_thread(self.router.handle, self.incoming(update))
         if reply is None:
             return
-        for text, keyboard in self._render(reply):
-            await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
-                                     reply_markup=keyboard)
+        for part in reply_messages(reply):
+            await message.reply_text(part.html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
+                                     reply_markup=_keyboard(part, reply.search_token))
 
     def incoming(self, update: Update) -> Incoming:
         """A text message as the router sees it: `/search@this_bot 人工智能` is the command
@@ -243,33 +240,23 @@ class TelegramAdapter:
         _, token, page = query.data.split(":")
         reply = await asyncio.to_thread(self.router.search_page, self.platform, str(query.message.chat.id),
                                         token, int(page))
-        ((text, keyboard),) = self._render(reply)
+        (part,) = reply_messages(reply)
         await query.answer()
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
-                                      reply_markup=keyboard)
+        await query.edit_message_text(part.html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
+                                      reply_markup=_keyboard(part, reply.search_token))
 
-    def _render(self, reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-        zone, language = reply.zone, reply.language
-        if reply.search is not None:
-            page = reply.search
-            buttons = []
-            if page.page > 1:  # from beyond the end, back to the last page
-                back = min(page.page - 1, page.pages)
-                buttons.append(InlineKeyboardButton(say("page_previous", language),
-                                                    callback_data=f"s:{reply.search_token}:{back}"))
-            if page.page < page.pages:
-                buttons.append(InlineKeyboardButton(say("page_next", language),
-                                                    callback_data=f"s:{reply.search_token}:{page.page + 1}"))
-            if page.page > page.pages:  # an old button, after the results shrank
-                text = text_piece(say("search_past_end", language, page=page.page, pages=page.pages)).html
-            else:
-                text = search_message(page, zone, language)
-            return [(text, InlineKeyboardMarkup([buttons]) if buttons else None)]
-        if reply.digest is not None:
-            return [(text, None) for text in digest_messages(reply.digest, language)]
-        if reply.articles:
-            return [(text, None) for text in latest_messages(reply.articles, zone)]
-        return [(text, None) for text in pack([[text_piece(reply.text)]])]
+
+def command_menu(commands: list[str], language: str) -> list[BotCommand]:
+    """The commands with their descriptions in `language`, for Telegram's "/" menu."""
+    return [BotCommand(name, say(f"command_{name}", language)) for name in commands]
+
+
+def _keyboard(part: HtmlMessage, token: str | None) -> InlineKeyboardMarkup | None:
+    """The message's paging buttons; each carries `s:<token>:<page>`, what `_on_page` reads."""
+    if not part.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=f"s:{token}:{b.page}")
+                                  for b in part.buttons]])
 
 
 def _may_heal(exc: TelegramError) -> bool:

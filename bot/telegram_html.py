@@ -4,7 +4,8 @@ A message is at most 4096 UTF-16 code units of text after entity parsing (a CJK
 character counts 1, most emoji 2) and shows about 100 formatting entities. Every dynamic
 piece is escaped with `html.escape`. A digest is split between items, an item that is
 too long between sentences (at 。！？；), and a sentence that is still too long between
-characters — never inside a tag, and nothing is dropped.
+characters — never inside a tag, and nothing is dropped. Every label comes from the
+message catalogue, in the reply's (or the chat's) language.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
 from digest.dates import shown_day, shown_time
-from digest.plaintext import covers
+from digest.messages import say
+from digest.plaintext import covers, digest_title, section_name
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
-from .messages import say
+from .adapter import Reply
 
 MAX_UNITS = 4096
 MAX_ENTITIES = 100
@@ -36,6 +38,23 @@ class Piece:
     html: str
     units: int
     entities: int
+
+
+@dataclass(frozen=True)
+class PageButton:
+    """A paging button under a page of results: its label and the page it opens."""
+
+    label: str
+    page: int
+
+
+@dataclass(frozen=True)
+class HtmlMessage:
+    """One message to send: its HTML and the paging buttons under it (the adapter turns
+    them into its keyboard, with the search's token)."""
+
+    html: str
+    buttons: tuple[PageButton, ...] = ()
 
 
 def units(text: str) -> int:
@@ -106,23 +125,17 @@ def _fit(piece: Piece) -> list[Piece]:
 
 def digest_messages(digest: DailyDigest, language: str = "zh") -> list[str]:
     """A daily digest as Telegram HTML messages, in order."""
-    if language == "zh":
-        title = f"{digest.day.isoformat()} {'摘要预览' if digest.preview else '每日摘要'}"
-    else:
-        title = f"{'Digest preview' if digest.preview else 'Daily digest'}, {digest.day.isoformat()}"
-    blocks: list[list[Piece]] = [[tag_piece("b", title)]]
+    blocks: list[list[Piece]] = [[tag_piece("b", digest_title(digest, language))]]
     if digest.kind != "day":
         blocks[0] += [text_piece("\n"), tag_piece("i", covers(digest, language))]
     for section in digest.sections:
-        blocks.append([tag_piece("b", f"【{section.category}】")])
+        blocks.append([tag_piece("b", f"【{section_name(section.category, language)}】")])
         blocks.extend(_item(item, language) for item in section.items)
     if digest.titles:
-        blocks.append([tag_piece("b", "【更多】" if language == "zh" else "More")])
+        blocks.append([tag_piece("b", say("digest_more", language))])
         blocks.extend(_title(item) for item in digest.titles)
     if digest.left_out:
-        more = (f"另有 {digest.left_out} 篇未列出，可用 /search 查找。" if language == "zh"
-                else f"{digest.left_out} more not listed; /search finds them.")
-        blocks.append([text_piece(more)])
+        blocks.append([text_piece(say("digest_left_out", language, count=digest.left_out))])
     return pack(blocks)
 
 
@@ -133,8 +146,7 @@ def _title(item: DigestItem) -> list[Piece]:
 def _item(item: DigestItem, language: str) -> list[Piece]:
     pieces = [tag_piece("b", item.title)]
     if item.also_reported:
-        pieces.append(text_piece(f"（另有 {item.also_reported} 篇相似报道）" if language == "zh"
-                                 else f" ({item.also_reported} similar reports)"))
+        pieces.append(text_piece(say("digest_also_reported", language, count=item.also_reported)))
     if item.source:
         pieces.append(text_piece("\n"))
         pieces.append(tag_piece("i", item.source))
@@ -142,8 +154,33 @@ def _item(item: DigestItem, language: str) -> list[Piece]:
         pieces.append(text_piece("\n" + sentence))
     if item.url:
         pieces.append(text_piece("\n"))
-        pieces.append(tag_piece("a", "原文" if language == "zh" else "source", href=item.url))
+        pieces.append(tag_piece("a", say("digest_original", language), href=item.url))
     return pieces
+
+
+def reply_messages(reply: Reply) -> list[HtmlMessage]:
+    """A reply as the messages to send, in its language and zone: a page of results
+    (one message, with its paging buttons), a digest, the newest articles, or text."""
+    if reply.search is not None:
+        return [_search_reply(reply.search, reply.zone, reply.language)]
+    if reply.digest is not None:
+        return [HtmlMessage(text) for text in digest_messages(reply.digest, reply.language)]
+    if reply.articles:
+        return [HtmlMessage(text) for text in latest_messages(reply.articles, reply.zone)]
+    return [HtmlMessage(text) for text in pack([[text_piece(reply.text)]])]
+
+
+def _search_reply(page: SearchPage, zone: ZoneInfo, language: str) -> HtmlMessage:
+    buttons = []
+    if page.page > 1:  # from beyond the end, back to the last page
+        buttons.append(PageButton(say("page_previous", language), min(page.page - 1, page.pages)))
+    if page.page < page.pages:
+        buttons.append(PageButton(say("page_next", language), page.page + 1))
+    if page.page > page.pages:  # an old button, after the results shrank
+        text = text_piece(say("search_past_end", language, page=page.page, pages=page.pages)).html
+    else:
+        text = search_message(page, zone, language)
+    return HtmlMessage(text, tuple(buttons))
 
 
 def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> str:

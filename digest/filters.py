@@ -35,11 +35,9 @@ def parse_filter(known: KnownNames | Callable[[], KnownNames], text: str) -> Dig
         elif found is not None:
             field, value = found
             if field == SINCE:
-                raise QueryError(f"{word}: a subscription takes no since: — each digest brings what is new "
-                                 "since the one before (since: is for /search)", code="subscribe_since", word=word)
+                raise QueryError("query_subscribe_since", word=word)
             if not value:
-                raise QueryError(f"{word}: write a name after the colon, e.g. cat:科技 or source:每经网",
-                                 code="subscribe_field_empty", word=word)
+                raise QueryError("query_field_empty", word=word)
             wanted["categories" if field == CATEGORY else "sources"].append(value)
         else:
             if names is None:

@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo
 from typing import Any
 
 from .article import Article
-from .compose import DailyDigest
+from .compose import OTHER, DailyDigest
 from .dates import DEFAULT_TZ, shown_day
+from .messages import say
 from .search import CANDIDATES, SearchPage
 from .summarize import Summary
-
-
-TITLE_ONLY = "（正文只有标题）"
 
 
 @dataclass(frozen=True)
@@ -44,39 +42,40 @@ class ArticleCard:
         }
 
 
-def render_text(card: ArticleCard, tz: tzinfo = DEFAULT_TZ) -> str:
+def render_text(card: ArticleCard, tz: tzinfo = DEFAULT_TZ, language: str = "zh") -> str:
     """Title, source and date, key headings, key sentences, keywords and link, as text."""
     a, s = card.article, card.summary
     when = a.published.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if a.date_from_file:
-        when += "（无发布日期，取自文件修改时间）"
+        when += say("article_date_from_file", language)
     lines = [a.title, " · ".join(x for x in (a.source, when) if x)]
     if s.headings:
-        lines.append("小标题：" + "｜".join(s.headings))
+        lines.append(say("article_headings", language,
+                         headings=say("article_headings_joiner", language).join(s.headings)))
     if s.from_title:  # the body only repeats the title: say so rather than print it again
-        lines.append("摘要：" + TITLE_ONLY)
+        lines.append(say("article_title_only", language))
     elif s.sentences:
-        lines.append("摘要：")
+        lines.append(say("article_summary", language))
         lines.extend(f"• {x.text}{'…' if x.clipped else ''}" for x in s.sentences)
     if s.keywords:
-        lines.append("关键词：" + "、".join(s.keywords))
+        lines.append(say("article_keywords", language, keywords=say("list_joiner", language).join(s.keywords)))
     if a.url:
-        lines.append("链接：" + a.url)
+        lines.append(say("article_link", language, url=a.url))
     elif a.path:
-        lines.append("文件：" + a.path)
+        lines.append(say("article_file", language, path=a.path))
     return "\n".join(lines)
 
 
-def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
+def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ, language: str = "zh") -> str:
     """A page of search results as text, hits marked 【like this】."""
     if not page.hits and page.total:
-        return f"没有第 {page.page} 页：共 {page.pages} 页。"
+        return say("search_no_page", language, page=page.page, pages=page.pages)
     if not page.hits:
-        return f"没有找到与“{page.query.text or _filters(page)}”相关的文章。"
-    found = f"找到 {page.total} 篇"
-    if page.capped:
-        found = f"{page.matched} 篇含这些词，在最新的 {CANDIDATES} 篇中找到 {page.total} 篇"
-    lines = [f"{found}（第 {page.page}/{page.pages} 页）" + ("，查询过长已截断" if page.query.truncated else "")]
+        return say("search_none", language, query=page.query.text or _filters(page))
+    counts = {"total": page.total, "page": page.page, "pages": page.pages}
+    found = (say("search_found_capped", language, matched=page.matched, candidates=CANDIDATES, **counts)
+             if page.capped else say("search_found", language, **counts))
+    lines = [found + (say("search_truncated", language) if page.query.truncated else "")]
     first = (page.page - 1) * page.limit
     for number, hit in enumerate(page.hits, first + 1):
         a = hit.article
@@ -89,29 +88,40 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
     return "\n".join(lines)
 
 
-def render_daily(digest: DailyDigest) -> str:
+def render_daily(digest: DailyDigest, language: str = "zh") -> str:
     """A digest as text: sections by category, each story's summary and link, then the
     stories beyond those by title."""
-    title = f"{digest.day.isoformat()} {'摘要预览' if digest.preview else '每日摘要'}（{digest.timezone}）"
+    title = say("digest_title_zone", language, title=digest_title(digest, language), zone=digest.timezone)
     if digest.empty:
-        return f"{title}\n没有新文章。"
-    lines = [title + (f"\n{covers(digest)}" if digest.kind != "day" else "")]
+        return f"{title}\n{say('digest_nothing_new', language)}"
+    lines = [title + (f"\n{covers(digest, language)}" if digest.kind != "day" else "")]
     for section in digest.sections:
-        lines.append(f"\n【{section.category}】")
+        lines.append(f"\n【{section_name(section.category, language)}】")
         for item in section.items:
-            also = f"（另有 {item.also_reported} 篇相似报道）" if item.also_reported else ""
+            also = say("digest_also_reported", language, count=item.also_reported) if item.also_reported else ""
             lines.append(f"• {item.title}{also}")
             if item.source:
-                lines.append(f"  来源：{item.source}")
+                lines.append("  " + say("digest_source", language, source=item.source))
             lines.extend(f"  {sentence}" for sentence in item.summary)
             if item.url:
                 lines.append(f"  {item.url}")
     if digest.titles:
-        lines.append("\n【更多】")
+        lines.append("\n" + say("digest_more", language))
         lines.extend(f"• {item.title}" + (f" {item.url}" if item.url else "") for item in digest.titles)
     if digest.left_out:
-        lines.append(f"\n另有 {digest.left_out} 篇未列出，可用 /search 查找。")
+        lines.append("\n" + say("digest_left_out", language, count=digest.left_out))
     return "\n".join(lines)
+
+
+def digest_title(digest: DailyDigest, language: str = "zh") -> str:
+    """The digest's heading: the scheduled digest, or the preview `/digest` shows, and its day."""
+    return say("digest_preview_title" if digest.preview else "digest_title", language, day=digest.day.isoformat())
+
+
+def section_name(category: str, language: str = "zh") -> str:
+    """A digest section's heading: its category, or the catalogue's word for the
+    stories that have none."""
+    return say("digest_other", language) if category == OTHER else category
 
 
 def covers(digest: DailyDigest, language: str = "zh") -> str:
@@ -119,9 +129,8 @@ def covers(digest: DailyDigest, language: str = "zh") -> str:
     zone = ZoneInfo(digest.timezone)
     start = digest.start.astimezone(zone).strftime("%m-%d %H:%M")
     end = digest.end.astimezone(zone).strftime("%m-%d %H:%M")
-    if digest.kind == "first":
-        return f"{start} 至 {end} 的新文章" if language == "zh" else f"New from {start} to {end}"
-    return f"自 {start} 至 {end} 收到的新文章" if language == "zh" else f"Arrived from {start} to {end}"
+    key = "digest_covers_first" if digest.kind == "first" else "digest_covers_since"
+    return say(key, language, start=start, end=end)
 
 
 def _filters(page: SearchPage) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from .errors import DigestError
+from .messages import say
 from .text import query_words, subwords
 
 MAX_QUERY_CHARS = 200  # longer text is cut here; the query says it was
@@ -37,11 +38,16 @@ _UNIT_DAYS = {"d": 1, "天": 1, "日": 1, "w": 7, "周": 7, "m": 30, "月": 30, 
 
 
 class QueryError(DigestError):
-    """A filter the user typed cannot be understood; the message says how to write it."""
+    """A filter the user typed cannot be understood, or there is nothing to search for.
 
-    def __init__(self, message: str, *, code: str, **params: object) -> None:
-        super().__init__(message)
-        self.code = code  # what went wrong, for a message catalogue to word
+    `code` is the message catalogue's key for the text that says how to write it, and
+    `params` fill that text: a chat is told in its own language; the exception's message
+    is the English text (for the CLI and the logs).
+    """
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(say(code, "en", **params))
+        self.code = code
         self.params = params
 
 
@@ -142,6 +148,5 @@ def parse_since(value: str, *, now: datetime, tz: tzinfo) -> datetime:
     try:
         day = date.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
-        raise QueryError(f"since:{value} — write a date (since:2021-04-01) or a span (since:7d, since:12h)",
-                         code="since_bad", value=value) from None
+        raise QueryError("query_bad_since", value=value) from None
     return datetime(day.year, day.month, day.day, tzinfo=tz)

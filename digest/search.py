@@ -129,7 +129,7 @@ def search(
     """Find articles for what a user typed; raises `QueryError` for an empty or bad query."""
     query = text if isinstance(text, Query) else parse_query(text, now=now or datetime.now(timezone.utc), tz=tz)
     if query.empty:
-        raise QueryError("nothing to search for: give a word, e.g. 人工智能 or source:每经网", code="query_empty")
+        raise QueryError("query_empty")
     page = max(1, page)
     limit = max(1, min(limit, MAX_LIMIT))
     offset = (page - 1) * limit

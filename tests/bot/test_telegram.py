@@ -55,8 +55,11 @@ def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeB
             (edit,) = await api.until("editMessageText")
             assert "第 2/2 页" in edit.params["text"]
             assert [b["text"] for b in edit.params["reply_markup"]["inline_keyboard"][0]] == ["上一页"]
-        commands = [c["command"] for c in api.sent(method="setMyCommands")[0].params["commands"]]
-        assert "search" in commands and "subscribe" in commands
+        menus = {c.params.get("language_code"): c.params["commands"] for c in api.sent(method="setMyCommands")}
+        assert set(menus) == {None, "en"}  # Chinese by default, English for English users
+        assert [c["command"] for c in menus[None]] == [c["command"] for c in menus["en"]]
+        assert {"command": "search", "description": "搜索新闻"} in menus[None]
+        assert {"command": "search", "description": "Search the news"} in menus["en"]
 
     asyncio.run(scenario())
 

@@ -61,13 +61,13 @@ def test_a_subscription_repeats_nothing_and_may_be_empty() -> None:
 def test_since_is_refused_in_a_subscription_not_kept_as_a_keyword(text: str) -> None:
     with pytest.raises(QueryError, match="since: is for /search") as caught:
         parse_filter(KNOWN, text)
-    assert caught.value.code == "subscribe_since"
+    assert caught.value.code == "query_subscribe_since"
 
 
 def test_a_field_without_a_name_is_refused_in_a_subscription() -> None:
     with pytest.raises(QueryError, match="write a name after the colon") as caught:
         parse_filter(KNOWN, "科技 分类：")
-    assert caught.value.code == "subscribe_field_empty" and caught.value.params == {"word": "分类："}
+    assert caught.value.code == "query_field_empty" and caught.value.params == {"word": "分类："}
     assert parse_query("分类：", now=NOW, tz=DEFAULT_TZ).category is None  # a search takes it as a word
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from digest.parse import parse_article
-from digest.plaintext import TITLE_ONLY, ArticleCard, render_text
+from digest.plaintext import ArticleCard, render_text
 from digest.summarize import summarize
 from tests.support.builders import build_post
 from tests.support import texts
@@ -20,7 +20,7 @@ def test_a_title_only_body_prints_the_title_once_and_no_bullet() -> None:
         out = _render(body, title)
         assert out.count("快递业务量猛增") == 1, out
         assert "•" not in out
-        assert TITLE_ONLY in out
+        assert "摘要：（正文只有标题）" in out
 
 
 def test_a_digest_has_a_bullet_per_sentence_and_keywords() -> None:

@@ -110,7 +110,7 @@ def test_budget_and_verbatim_for_any_text(sentences: list[str], budget: int, hea
         assert sentence.text and (sentence.text in body or sentence.text in "标题")
 
 
-# Issue 8: what an editor of the digests would strike out (fixtures in tests/digest/texts.py).
+# Issue 8: what an editor of the digests would strike out (fixtures in tests/support/texts.py).
 
 _BUDGETS = (40, 80, 200, 1000)
 

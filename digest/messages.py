@@ -1,8 +1,20 @@
-"""What the bot says, in Chinese (the default) and English."""
+"""The message catalogue: every text a reader sees, in Chinese (the default) and English.
+
+Every renderer reads it — the CLI's and the console's plain text, Telegram HTML, Slack's
+Block Kit to come — for replies, headers, labels, buttons, the command menu and the
+library's errors (which carry a catalogue key and its values; see `QueryError`). It lives
+in the library so that `digest.plaintext` can print in either language without `bot/`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 LANGUAGES = ("zh", "en")
+# Words an example search shows. The news is Chinese, so an example query is Chinese in
+# every language: it is a word of the articles, not of the interface.
+EXAMPLES: Mapping[str, str] = MappingProxyType({"example": "人工智能", "example_source": "每经网"})
 
 _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -38,8 +50,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "unknown": {"zh": "未知命令 {command}。发送 /help 查看可用命令。", "en": "Unknown command {command}. Send /help for the list."},
-    "not_command": {"zh": "请发送命令，例如 /search 人工智能。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search AI. /help lists them."},
-    "search_usage": {"zh": "用法：/search 关键词，例如 /search 人工智能", "en": "Usage: /search words, e.g. /search 人工智能"},
+    "not_command": {"zh": "请发送命令，例如 /search {example}。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search AI. /help lists them."},
+    "search_usage": {"zh": "用法：/search 关键词，例如 /search {example}", "en": "Usage: /search words, e.g. /search {example}"},
     "search_bad": {"zh": "无法搜索：{reason}", "en": "Cannot search: {reason}"},
     "search_more": {"zh": "发送 /more 查看下一页", "en": "Send /more for the next page"},
     "search_last_page": {"zh": "已是最后一页（共 {pages} 页）。", "en": "That was the last page ({pages} in all)."},
@@ -47,8 +59,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "search_none": {"zh": "没有找到与“{query}”相关的文章。", "en": "Nothing found for “{query}”."},
     "search_past_end": {"zh": "没有第 {page} 页：这次搜索共 {pages} 页。",
                         "en": "There is no page {page}: this search has {pages}."},
-    "more_first": {"zh": "请先搜索，例如 /search 人工智能，再发送 /more 翻页。",
-                   "en": "Search first, e.g. /search 人工智能, then send /more for the next page."},
+    "more_first": {"zh": "请先搜索，例如 /search {example}，再发送 /more 翻页。",
+                   "en": "Search first, e.g. /search {example}, then send /more for the next page."},
     "page_previous": {"zh": "上一页", "en": "Previous"},
     "page_next": {"zh": "下一页", "en": "Next"},
     "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},
@@ -98,10 +110,81 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Articles: {articles} ({near} near-duplicates)\nSources: {sources} ({failing} failing)\nChats: {chats} ({subscribed} subscribed)\nSent today: {sent}",
     },
     "error": {"zh": "出错了，请稍后再试。", "en": "Something went wrong; please try again later."},
+    # -- the library's errors: the code a `QueryError` carries is its key here; its
+    # English text is also the exception's message (the CLI and the logs print it)
+    "query_bad_since": {
+        "zh": "无法识别 since:{value}，请写日期（since:2021-04-01）或时长（since:7d、since:12h）",
+        "en": "since:{value} — write a date (since:2021-04-01) or a span (since:7d, since:12h)",
+    },
+    "query_empty": {
+        "zh": "没有可搜索的词，请给出关键词，例如 {example} 或 source:{example_source}",
+        "en": "nothing to search for: give a word, e.g. {example} or source:{example_source}",
+    },
+    "query_subscribe_since": {
+        "zh": "{word}：订阅不接受 since:，每份摘要都包含上一份之后的新文章（since: 用于 /search）",
+        "en": "{word}: a subscription takes no since: — each digest brings what is new since the one before "
+              "(since: is for /search)",
+    },
+    "query_field_empty": {
+        "zh": "{word}：冒号后请写名称，例如 cat:科技 或 source:{example_source}",
+        "en": "{word}: write a name after the colon, e.g. cat:科技 or source:{example_source}",
+    },
+    # -- search results as plain text (the Telegram page shows search_found alone)
+    "search_found_capped": {
+        "zh": "{matched} 篇含这些词，在最新的 {candidates} 篇中找到 {total} 篇（第 {page}/{pages} 页）",
+        "en": "{matched} contain these words; {total} found among the newest {candidates} (page {page}/{pages})",
+    },
+    "search_truncated": {"zh": "，查询过长已截断", "en": "; the query was too long and was cut"},
+    "search_no_page": {"zh": "没有第 {page} 页：共 {pages} 页。", "en": "There is no page {page}: {pages} in all."},
+    # -- the daily digest, on every renderer
+    "digest_title": {"zh": "{day} 每日摘要", "en": "Daily digest, {day}"},
+    "digest_preview_title": {"zh": "{day} 摘要预览", "en": "Digest preview, {day}"},
+    "digest_title_zone": {"zh": "{title}（{zone}）", "en": "{title} ({zone})"},
+    "digest_nothing_new": {"zh": "没有新文章。", "en": "Nothing new."},
+    "digest_covers_first": {"zh": "{start} 至 {end} 的新文章", "en": "New from {start} to {end}"},
+    "digest_covers_since": {"zh": "自 {start} 至 {end} 收到的新文章", "en": "Arrived from {start} to {end}"},
+    "digest_also_reported": {"zh": "（另有 {count} 篇相似报道）", "en": " ({count} similar reports)"},
+    "digest_source": {"zh": "来源：{source}", "en": "Source: {source}"},
+    "digest_original": {"zh": "原文", "en": "source"},  # the link to the article
+    "digest_other": {"zh": "其他", "en": "Other"},  # the section of stories without a category
+    "digest_more": {"zh": "【更多】", "en": "More"},  # the stories shown by title only
+    "digest_left_out": {"zh": "另有 {count} 篇未列出，可用 /search 查找。", "en": "{count} more not listed; /search finds them."},
+    # -- one article's summary as text (`digestbot summarize`)
+    "article_date_from_file": {"zh": "（无发布日期，取自文件修改时间）", "en": " (no publication date: the file's modification time)"},
+    "article_headings": {"zh": "小标题：{headings}", "en": "Headings: {headings}"},
+    "article_headings_joiner": {"zh": "｜", "en": " | "},
+    "article_summary": {"zh": "摘要：", "en": "Summary:"},
+    "article_title_only": {"zh": "摘要：（正文只有标题）", "en": "Summary: (the body only repeats the title)"},
+    "article_keywords": {"zh": "关键词：{keywords}", "en": "Keywords: {keywords}"},
+    "list_joiner": {"zh": "、", "en": ", "},
+    "article_link": {"zh": "链接：{url}", "en": "Link: {url}"},
+    "article_file": {"zh": "文件：{path}", "en": "File: {path}"},
+    # -- a platform's command menu (Telegram's "/" list), one key per router command
+    "command_start": {"zh": "开始", "en": "Start"},
+    "command_help": {"zh": "帮助", "en": "Help"},
+    "command_search": {"zh": "搜索新闻", "en": "Search the news"},
+    "command_latest": {"zh": "最新文章", "en": "The newest articles"},
+    "command_digest": {"zh": "今天的摘要", "en": "What is new since the last digest"},
+    "command_subscribe": {"zh": "订阅每日摘要", "en": "Get the daily digest"},
+    "command_unsubscribe": {"zh": "取消订阅", "en": "Stop the daily digest"},
+    "command_settings": {"zh": "订阅设置", "en": "What this chat gets and when"},
+    "command_time": {"zh": "设置发送时间", "en": "Digest time"},
+    "command_tz": {"zh": "设置时区", "en": "Time zone"},
+    "command_lang": {"zh": "语言 zh|en", "en": "Language zh|en"},
+    "command_stats": {"zh": "统计（管理员）", "en": "Statistics (admins)"},
+    # -- the console
+    "console_hint": {"zh": "digestbot 控制台：输入 /help 查看命令，Ctrl-D 退出。",
+                     "en": "digestbot console: type /help for the commands, Ctrl-D to quit."},
 }
 
 
 def say(key: str, language: str, **values: object) -> str:
-    """The text `key` in `language` (Chinese when unknown), filled with `values`."""
+    """The text `key` in `language` (Chinese when unknown), filled with `values` (and
+    the `EXAMPLES` a text may show)."""
     texts = _TEXTS[key]
-    return texts.get(language, texts["zh"]).format(**values)
+    return texts.get(language, texts["zh"]).format(**{**EXAMPLES, **values})
+
+
+def keys() -> list[str]:
+    """Every key of the catalogue, for tests that check each has both languages."""
+    return list(_TEXTS)
