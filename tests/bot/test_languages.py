@@ -181,7 +181,8 @@ def _walk(store: Store, language: str) -> list[tuple[str, tuple[str, ...], Reply
     ask("/digest", via=_router(store, NOW + timedelta(days=30)))  # nothing new since then
     for text in ("/subscribe 火星", "/digest", "/digest 2021-04-20", "/settings",
                  "/subscribe 科技, 每经网，港口 !广告", "/settings", "/subscribe " + " ".join(f"词{i}" for i in range(60)),
-                 "/subscribe", "/time 08:30", "/time 8点", "/tz Europe/Berlin", "/tz Mars/Base", "/tz",
+                 "/subscribe since:7d", "/subscribe 分类：", "/subscribe", "/time 08:30", "/time 8点",
+                 "/tz Europe/Berlin", "/tz Mars/Base", "/tz",
                  "/tz asia/shanghai", "/unsubscribe", "/unsubscribe", "/settings", "/lang fr", "/stats",
                  "/frobnicate now", "hello"):
         ask(text)
