@@ -33,7 +33,7 @@ class ConsoleAdapter:
     platform = "console"
 
     def __init__(self, router: Router, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-                 on_eof: Callable[[], None] | None = None) -> None:
+                 on_eof: Callable[[], object] | None = None) -> None:
         self.router = router
         self.stdin = stdin
         self.stdout = stdout

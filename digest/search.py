@@ -148,7 +148,7 @@ def search(
     return SearchPage(query=query, hits=hits, total=total, page=page, limit=limit, matched=matched)
 
 
-def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int, int]:
+def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[Sequence[Any], int, int]:
     # Ranking reads every candidate's postings, so its cost grows with the hits: a
     # common word in 40% of 100k articles would cost 50 ms and more. The candidates are
     # therefore the CANDIDATES most recently ingested articles with the words (the index
@@ -184,7 +184,7 @@ def _by_words(conn: Connection, query: Query, offset: int, limit: int) -> tuple[
     return conn.execute(ranked.limit(limit).offset(offset)).all(), total, matched
 
 
-def _by_text(conn: Connection, query: Query, offset: int, limit: int) -> tuple[list[Any], int]:
+def _by_text(conn: Connection, query: Query, offset: int, limit: int) -> tuple[Sequence[Any], int]:
     # No word for the index: filters alone, or one-character words matched in the text
     # of the RECENT_WINDOW newest articles; newest first.
     rows: Any = articles
@@ -270,7 +270,8 @@ def snippet(article: StoredArticle, words: Sequence[str], width: int = SNIPPET_C
 
 
 def _occurrences(text: str, word: str) -> list[int]:
-    found, start = [], text.find(word)
+    found: list[int] = []
+    start = text.find(word)
     while start != -1 and len(found) < 1000:
         found.append(start)
         start = text.find(word, start + 1)

@@ -194,11 +194,9 @@ class Store:
 
 def insert(conn: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT for `table`, which has ON CONFLICT DO NOTHING / DO UPDATE."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def create_engine(url: str) -> Engine:
