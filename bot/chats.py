@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from digest.compose import DigestFilter
-from digest.schema import chats, subscriptions
+from digest.schema import chats as chats_table
+from digest.schema import subscriptions
 from digest.store import Store, insert
 
 
@@ -55,31 +56,31 @@ def ensure_chat(store: Store, platform: str, chat_ref: str, *, kind: str = "priv
     """The chat, created on first contact; its title and kind kept current."""
     now = datetime.now(timezone.utc)
     with store.begin() as conn:
-        statement = insert(conn, chats).values(
+        statement = insert(conn, chats_table).values(
             platform=platform, chat_ref=chat_ref, kind=kind, title=title, language="zh", active=True, created_at=now
         )
         conn.execute(statement.on_conflict_do_nothing(index_elements=["platform", "chat_ref"]))
         if title is not None:
             conn.execute(
-                chats.update()
-                .where(chats.c.platform == platform, chats.c.chat_ref == chat_ref)
+                chats_table.update()
+                .where(chats_table.c.platform == platform, chats_table.c.chat_ref == chat_ref)
                 .values(title=title, kind=kind)
             )
-        row = conn.execute(sa.select(chats).where(chats.c.platform == platform, chats.c.chat_ref == chat_ref)).one()
+        row = conn.execute(sa.select(chats_table).where(chats_table.c.platform == platform, chats_table.c.chat_ref == chat_ref)).one()
     return Chat.from_row(row)
 
 
 def get_chat(store: Store, chat_id: int) -> Chat | None:
     """A chat by id."""
     with store.connect() as conn:
-        row = conn.execute(sa.select(chats).where(chats.c.id == chat_id)).first()
+        row = conn.execute(sa.select(chats_table).where(chats_table.c.id == chat_id)).first()
     return Chat.from_row(row) if row else None
 
 
 def update_chat(store: Store, chat: Chat, **changes: Any) -> Chat:
     """Change a chat's settings (language, timezone, digest_time, active, chat_ref)."""
     with store.begin() as conn:
-        conn.execute(chats.update().where(chats.c.id == chat.id).values(**changes))
+        conn.execute(chats_table.update().where(chats_table.c.id == chat.id).values(**changes))
     return replace(chat, **changes)
 
 
@@ -141,12 +142,12 @@ def subscription(store: Store, chat: Chat) -> Subscription | None:
 def subscribed_chats(store: Store) -> list[tuple[Chat, Subscription]]:
     """Every active chat with an active subscription."""
     query = (
-        sa.select(chats, subscriptions.c.categories, subscriptions.c.sources, subscriptions.c.keywords,
+        sa.select(chats_table, subscriptions.c.categories, subscriptions.c.sources, subscriptions.c.keywords,
                   subscriptions.c.excluded, subscriptions.c.active.label("sub_active"), subscriptions.c.chat_id,
                   subscriptions.c.active_since, subscriptions.c.digested_until)
-        .join(subscriptions, subscriptions.c.chat_id == chats.c.id)
-        .where(chats.c.active.is_(True), subscriptions.c.active.is_(True))
-        .order_by(chats.c.id)
+        .join(subscriptions, subscriptions.c.chat_id == chats_table.c.id)
+        .where(chats_table.c.active.is_(True), subscriptions.c.active.is_(True))
+        .order_by(chats_table.c.id)
     )
     with store.connect() as conn:
         return [(Chat.from_row(row), _subscription(row)) for row in conn.execute(query)]
