@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
 from tests.support.builders import ROOT, SEEDS, write_post
 
 
@@ -59,13 +58,6 @@ def test_python_m_bot_runs_the_bot_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         if process.poll() is None:
             process.kill()
     assert "Traceback" not in (process.stderr.read() if process.stderr else "")
-
-
-def test_run_is_a_command_and_in_the_readme() -> None:
-    parser = build_parser()
-    readme = (ROOT / "README.md").read_text("utf-8")
-    assert "run the bot" in parser.format_help()
-    assert "digestbot run" in readme
 
 
 @pytest.mark.parametrize("variable", ["PORT", "DIGESTBOT_HEALTH_PORT"])  # the second: deprecated, still served
