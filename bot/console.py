@@ -19,6 +19,7 @@ from digest.compose import DailyDigest
 from . import chats as chat_store
 from digest.plaintext import render_daily
 
+from .adapter import PacingLimits
 from .messages import say
 from .render import reply_text
 from .router import Incoming, Reply, Router
@@ -33,6 +34,7 @@ class ConsoleAdapter:
     """Reads lines from `stdin` until it closes; then calls `on_eof` (the bot stops)."""
 
     platform = "console"
+    pacing = PacingLimits()  # a terminal takes any pace
 
     def __init__(self, router: Router, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
                  on_eof: Callable[[], None] | None = None) -> None:

@@ -109,24 +109,26 @@ def claim(store: Store, now: datetime, limit: int = 50, *, platform: str | None 
     """Lease up to `limit` parts that may go now, oldest first: pending, not leased, of an
     active chat (of `platform`, when given), and with no earlier part of their chat held
     back, so a chat's parts go in order."""
-    earlier = deliveries.alias("earlier")
-    held_back = sa.exists().where(earlier.c.chat_id == deliveries.c.chat_id, earlier.c.status == PENDING,
-                                  earlier.c.id < deliveries.c.id, earlier.c.lease_until > now)
+    # One UPDATE that chooses and leases: a read and then a write would let two SQLite
+    # claimers collide ("database is locked") instead of waiting their turn.
+    candidate, earlier = deliveries.alias("candidate"), deliveries.alias("earlier")
+    held_back = sa.exists().where(earlier.c.chat_id == candidate.c.chat_id, earlier.c.status == PENDING,
+                                  earlier.c.id < candidate.c.id, earlier.c.lease_until > now)
     active = sa.select(chats.c.id).where(chats.c.active)
     if platform is not None:
         active = active.where(chats.c.platform == platform)
-    free = sa.and_(deliveries.c.status == PENDING,
-                   sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now),
-                   deliveries.c.chat_id.in_(active), ~held_back)
+    free = sa.and_(candidate.c.status == PENDING,
+                   sa.or_(candidate.c.lease_until.is_(None), candidate.c.lease_until <= now),
+                   candidate.c.chat_id.in_(active), ~held_back)
     until = now + lease
     with store.begin() as conn:
-        query = sa.select(deliveries).where(free).order_by(deliveries.c.id).limit(limit)
+        chosen = sa.select(candidate.c.id).where(free).order_by(candidate.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
-        if rows:
-            conn.execute(deliveries.update().where(deliveries.c.id.in_([r.id for r in rows])).values(lease_until=until))
-    return [Part(r.id, r.digest_id, r.chat_id, r.part, dict(r.payload), r.attempts + 1, until) for r in rows]
+            chosen = chosen.with_for_update(skip_locked=True)
+        rows = conn.execute(deliveries.update().where(deliveries.c.id.in_(chosen)).values(lease_until=until)
+                            .returning(*deliveries.c)).all()
+    return [Part(r.id, r.digest_id, r.chat_id, r.part, dict(r.payload), r.attempts + 1, until)
+            for r in sorted(rows, key=lambda r: r.id)]
 
 
 def renew(store: Store, part_ids: Collection[int], held_until: datetime, until: datetime) -> set[int]:
