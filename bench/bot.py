@@ -27,7 +27,6 @@ from pathlib import Path
 from bench.store import peoples_daily, percentile, post, queries
 from bot import chats as chat_store
 from bot.config import BotConfig
-from bot.pacing import OVERALL_PER_SECOND
 from bot.router import Router
 from bot.runtime import Runtime
 from bot.telegram import TelegramAdapter
@@ -44,6 +43,7 @@ ARCHIVED = datetime(2026, 10, 1, tzinfo=timezone.utc)
 SUBSCRIBED = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
 TODAY = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
 DAYS_NEWS = 40
+OVERALL_PER_SECOND = TelegramAdapter.pacing.overall_per_second
 
 
 def build_store(folder: Path, count: int) -> Store:

@@ -6,7 +6,9 @@ Telegram, `/news search …` or `@digestbot search …` on Slack — into an `In
 hands it to `Router.handle`. It renders the `Reply` it gets back in the language and zone
 the reply carries, with the labels of the message catalogue (`digest.messages`). For daily
 digests it renders a `DailyDigest` into message parts, and sends one part at a time,
-raising the send failures below; the delivery worker decides what a failure means.
+raising `SendFailure` with its SDK's error mapped onto a `FailureKind`; the delivery
+worker (`bot.delivery`) decides what a failure means, and paces each platform by the
+`PacingLimits` its adapter declares.
 
 A new platform needs: a class with the `Adapter` methods, a parse of its updates into
 `Incoming`, a renderer of `Reply` and `DailyDigest`, and its configured channels passed to
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -83,34 +86,49 @@ def parse_slash(text: str) -> SlashCommand | None:
     return SlashCommand(match.group(1).lower(), match.group(2), (match.group(3) or "").strip())
 
 
-class SendError(Exception):
-    """A message could not be sent."""
+# -- delivery's side of the port: what a failed send was, and how fast a platform takes them
 
 
-class RetryAfter(SendError):
-    """The platform asked to wait (a 429): `seconds` exactly, then try again."""
+class FailureKind(Enum):
+    """What a failed send means for delivery (bot/delivery.py decides what to do about it)."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limited: retry after {seconds:g} s")
-        self.seconds = seconds
-
-
-class ChatGone(SendError):
-    """The bot was blocked, kicked or the chat deleted (a 403): stop writing to it."""
+    RATE_LIMITED = "rate limited"  # a 429: wait `retry_after` seconds, then send again
+    TRANSIENT = "transient"  # the network or a 5xx: a later try may succeed
+    CHAT_GONE = "chat gone"  # a 403: the bot was blocked or kicked, or the chat deleted
+    MOVED = "moved"  # the chat lives on under `new_ref` (a group became a supergroup)
+    REJECTED = "rejected"  # a 400: the platform will never take this payload
 
 
-class ChatMigrated(SendError):
-    """A group became a supergroup with a new id: move the chat there."""
+class SendFailure(Exception):
+    """An adapter's `send` raises this, and only this, when a part did not go: its SDK's
+    error mapped onto a `FailureKind`, with the wait a 429 asked for or the chat's new ref."""
 
-    def __init__(self, new_ref: str) -> None:
-        super().__init__(f"chat migrated to {new_ref}")
+    def __init__(self, kind: FailureKind, reason: str, *, retry_after: float | None = None,
+                 new_ref: str | None = None) -> None:
+        if kind is FailureKind.MOVED and not new_ref:
+            raise ValueError("a moved chat needs its new ref")
+        super().__init__(reason)
+        self.kind = kind
+        self.retry_after = retry_after
         self.new_ref = new_ref
+
+
+@dataclass(frozen=True)
+class PacingLimits:
+    """How fast a platform takes messages, as each adapter's `pacing` states it; a zero or
+    None is no limit. Delivery keeps one pacer per platform under these."""
+
+    per_chat_seconds: float = 0.0  # between two messages to one chat
+    group_per_minute: int | None = None  # messages a minute to one chat whose kind is in `group_kinds`
+    group_kinds: frozenset[str] = frozenset()
+    overall_per_second: int | None = None  # messages a second, all chats together
 
 
 class Adapter(Protocol):
     """A chat platform, as the runtime, the delivery worker and the error reporter use it."""
 
     platform: str  # the name chats of this platform are stored under
+    pacing: PacingLimits  # how fast it takes messages: the delivery worker's pacer keeps to it
 
     async def start(self) -> None:
         """Connect (a start that cannot succeed raises `DigestError` with the reason in
@@ -135,6 +153,6 @@ class Adapter(Protocol):
         ...
 
     async def send(self, chat_ref: str, payload: dict[str, Any]) -> str:
-        """Send one part to a chat; returns the platform's message id. Raises `RetryAfter`,
-        `ChatGone`, `ChatMigrated` or `SendError` (anything else the platform refused)."""
+        """Send one part to a chat; returns the platform's message id. A part that did not
+        go raises `SendFailure`, and only that: the SDK's error mapped onto a `FailureKind`."""
         ...

@@ -18,7 +18,7 @@ from digest.messages import say
 from digest.plaintext import render_daily
 
 from . import chats as chat_store
-from .adapter import Incoming, Reply, parse_slash
+from .adapter import Incoming, PacingLimits, Reply, parse_slash
 from .render import reply_text
 from .router import Router
 
@@ -31,6 +31,7 @@ class ConsoleAdapter:
     """Reads lines from `stdin` until it closes; then calls `on_eof` (the bot stops)."""
 
     platform = "console"
+    pacing = PacingLimits()  # a terminal takes any pace
 
     def __init__(self, router: Router, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
                  on_eof: Callable[[], object] | None = None) -> None:

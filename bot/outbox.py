@@ -5,9 +5,13 @@ message id.
 Recording a digest, its articles, its parts and the chat's new place is one transaction,
 keyed by the moment the digest's window ends: a second process, or a restart, inserts
 nothing, and an article recorded for a chat is never in another of its digests. The
-lease makes a crash harmless (an unmarked row is claimed again when it expires); a row
-marked sent is never claimed again. On PostgreSQL, rows are claimed with
-`FOR UPDATE SKIP LOCKED`, so several bot processes share the work without waiting.
+lease makes a crash harmless (an unmarked row is claimed again when it expires); its
+holder renews it while it works, and the lease's end is the holder's mark, so a renewal
+never extends a lease another process took since. A row marked sent is never claimed
+again. A try is counted when it fails, not when it is claimed: a part claimed and never
+tried (a restart, an earlier part of its chat failing) keeps all its tries. On
+PostgreSQL, rows are claimed with `FOR UPDATE SKIP LOCKED`, so several bot processes
+share the work without waiting.
 """
 
 from __future__ import annotations
@@ -20,23 +24,26 @@ from typing import Any
 import sqlalchemy as sa
 
 from digest.compose import DailyDigest
-from digest.schema import deliveries, digest_articles, digests, subscriptions
+from digest.schema import chats, deliveries, digest_articles, digests, subscriptions
 from digest.store import Store, insert
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-LEASE = timedelta(minutes=2)
+# Short, and renewed while a part is worked on: a dead process's parts are free again
+# within a minute, and a live one never loses a part it is still waiting to send.
+LEASE = timedelta(seconds=45)
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One message part waiting to be sent."""
+class Part:
+    """One message part claimed for sending."""
 
     id: int
     digest_id: int
     chat_id: int
-    part: int
+    part: int  # its place in the digest
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # this try's number: the tries that failed before it, plus one
+    lease_until: datetime  # the lease `claim` gave it
 
 
 def record_digest(store: Store, chat_id: int, digest: DailyDigest, parts: Sequence[dict[str, Any]],
@@ -97,22 +104,54 @@ def held(store: Store, chat_id: int) -> list[tuple[str, list[int]]]:
     return list(out.values())
 
 
-def claim(store: Store, now: datetime, limit: int = 50) -> list[Delivery]:
-    """Lease up to `limit` pending rows whose lease is free, oldest first."""
-    free = sa.and_(deliveries.c.status == PENDING,
-                   sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now))
+def claim(store: Store, now: datetime, limit: int = 50, *, platform: str | None = None,
+          lease: timedelta = LEASE) -> list[Part]:
+    """Lease up to `limit` parts that may go now, oldest first: pending, not leased, of an
+    active chat (of `platform`, when given), and with no earlier part of their chat held
+    back, so a chat's parts go in order."""
+    # One UPDATE that chooses and leases: a read and then a write would let two SQLite
+    # claimers collide ("database is locked") instead of waiting their turn.
+    candidate, earlier = deliveries.alias("candidate"), deliveries.alias("earlier")
+    held_back = sa.exists().where(earlier.c.chat_id == candidate.c.chat_id, earlier.c.status == PENDING,
+                                  earlier.c.id < candidate.c.id, earlier.c.lease_until > now)
+    active = sa.select(chats.c.id).where(chats.c.active)
+    if platform is not None:
+        active = active.where(chats.c.platform == platform)
+    free = sa.and_(candidate.c.status == PENDING,
+                   sa.or_(candidate.c.lease_until.is_(None), candidate.c.lease_until <= now),
+                   candidate.c.chat_id.in_(active), ~held_back)
+    until = now + lease
     with store.begin() as conn:
-        query = sa.select(deliveries).where(free).order_by(deliveries.c.id).limit(limit)
+        chosen = sa.select(candidate.c.id).where(free).order_by(candidate.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
-        if rows:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_([r.id for r in rows]))
-                .values(lease_until=now + LEASE, attempts=deliveries.c.attempts + 1)
-            )
-    return [Delivery(r.id, r.digest_id, r.chat_id, r.part, dict(r.payload), r.attempts + 1) for r in rows]
+            chosen = chosen.with_for_update(skip_locked=True)
+        rows = conn.execute(deliveries.update().where(deliveries.c.id.in_(chosen)).values(lease_until=until)
+                            .returning(*deliveries.c)).all()
+    return [Part(r.id, r.digest_id, r.chat_id, r.part, dict(r.payload), r.attempts + 1, until)
+            for r in sorted(rows, key=lambda r: r.id)]
+
+
+def renew(store: Store, part_ids: Collection[int], held_until: datetime, until: datetime) -> set[int]:
+    """Extend to `until` the lease of those parts still pending and still leased until
+    `held_until`; returns their ids. A part missing from the answer is done, or its lease
+    ran out and another process holds it now."""
+    if not part_ids:
+        return set()
+    ours = sa.and_(deliveries.c.id.in_(list(part_ids)), deliveries.c.status == PENDING,
+                   deliveries.c.lease_until == held_until)
+    with store.begin() as conn:
+        rows = conn.execute(deliveries.update().where(ours).values(lease_until=until).returning(deliveries.c.id))
+        return {row.id for row in rows}
+
+
+def release(store: Store, part_ids: Collection[int], held_until: datetime) -> None:
+    """Hand back parts leased until `held_until` and not tried: free for the next claim, here or elsewhere."""
+    if not part_ids:
+        return
+    ours = sa.and_(deliveries.c.id.in_(list(part_ids)), deliveries.c.status == PENDING,
+                   deliveries.c.lease_until == held_until)
+    with store.begin() as conn:
+        conn.execute(deliveries.update().where(ours).values(lease_until=None))
 
 
 def mark_sent(store: Store, delivery_id: int, message_id: str, now: datetime) -> None:
@@ -122,18 +161,30 @@ def mark_sent(store: Store, delivery_id: int, message_id: str, now: datetime) ->
                      .values(status=SENT, message_id=message_id, sent_at=now, lease_until=None, error=None))
 
 
-def retry_at(store: Store, delivery: Delivery, when: datetime, error: str) -> None:
-    """Send the part again, not before `when`; the digest's later parts wait with it, so
-    the parts still arrive in order."""
-    later = sa.and_(deliveries.c.digest_id == delivery.digest_id, deliveries.c.part >= delivery.part,
-                    deliveries.c.status == PENDING)
+def retry_at(store: Store, part: Part, when: datetime, error: str) -> None:
+    """This try of the part failed: count it, and send the part again not before `when`.
+    The chat's later parts wait behind it (`claim` keeps a chat's parts in order)."""
     with store.begin() as conn:
-        conn.execute(deliveries.update().where(later).values(lease_until=when))
-        conn.execute(deliveries.update().where(deliveries.c.id == delivery.id).values(error=error))
+        conn.execute(deliveries.update().where(deliveries.c.id == part.id)
+                     .values(lease_until=when, attempts=part.attempts, error=error))
+
+
+def hold_until(store: Store, part_id: int, when: datetime) -> None:
+    """Keep the part, untried and uncounted, until `when` (its platform asked to wait that long)."""
+    with store.begin() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.id == part_id, deliveries.c.status == PENDING)
+                     .values(lease_until=when))
+
+
+def give_up_part(store: Store, part_id: int, error: str) -> None:
+    """Never send this part (the platform refused it for good); the chat's next parts go on."""
+    with store.begin() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.id == part_id, deliveries.c.status == PENDING)
+                     .values(status=FAILED, error=error, lease_until=None))
 
 
 def give_up(store: Store, chat_id: int, error: str) -> None:
-    """Stop sending anything pending to a chat (it blocked the bot, or is gone)."""
+    """Stop sending anything pending to a chat (it blocked the bot, is gone, or kept failing)."""
     with store.begin() as conn:
         conn.execute(deliveries.update().where(deliveries.c.chat_id == chat_id, deliveries.c.status == PENDING)
                      .values(status=FAILED, error=error, lease_until=None))

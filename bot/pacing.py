@@ -1,58 +1,61 @@
-"""Send pacing: at most 1 message a second per chat, 20 a minute per group or channel,
-25 a second overall (under Telegram's documented limits, with room to spare)."""
+"""Send pacing for one platform, under the `PacingLimits` its adapter states: a message
+to a chat waits for the chat's interval, a group's per-minute count and the overall
+per-second count; a 429 pauses the platform. Delivery keeps one pacer per platform, so
+one platform's pause never delays another's sends."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 
-PER_CHAT_SECONDS = 1.0
-GROUP_PER_MINUTE = 20
-OVERALL_PER_SECOND = 25
+from .adapter import PacingLimits
 
 
 class Pacer:
-    """`await pacer.wait(chat, group)` before each send; it sleeps just long enough."""
+    """`delay(chat, kind)` says how long the next send to `chat` must wait; `take(chat, kind)`
+    counts a send that may go now. Neither sleeps, so the caller holds no send slot while waiting."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: PacingLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
         self.clock = clock
-        self._last: dict[str, float] = {}
-        self._group: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._overall: deque[float] = deque()
+        self._last: dict[str, float] = {}  # chat -> when its last message went
+        self._group: dict[str, deque[float]] = {}  # group chat -> when its messages of the last minute went
+        self._overall: deque[float] = deque()  # when the messages of the last second went
         self._pause_until = 0.0
-        self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
-        """Hold every send for `seconds` (the platform said so)."""
+        """Hold every send of this platform for `seconds` (the platform said so)."""
         self._pause_until = max(self._pause_until, self.clock() + seconds)
 
-    def delay(self, chat: str, group: bool) -> float:
-        """How long the next send to `chat` must wait now."""
-        now = self.clock()
-        waits = [self._pause_until - now, self._last.get(chat, -1e9) + PER_CHAT_SECONDS - now]
-        sent = self._group[chat]
-        while sent and sent[0] <= now - 60:
-            sent.popleft()
-        if group and len(sent) >= GROUP_PER_MINUTE:
-            waits.append(sent[0] + 60 - now)
-        while self._overall and self._overall[0] <= now - 1:
-            self._overall.popleft()
-        if len(self._overall) >= OVERALL_PER_SECOND:
-            waits.append(self._overall[0] + 1 - now)
+    def delay(self, chat: str, kind: str) -> float:
+        """How many seconds the next send to `chat` (a chat of that `kind`) must wait now."""
+        limits, now = self.limits, self.clock()
+        waits = [self._pause_until - now]
+        if limits.per_chat_seconds and chat in self._last:
+            waits.append(self._last[chat] + limits.per_chat_seconds - now)
+        sent = self._group.get(chat)
+        if sent is not None and kind in limits.group_kinds and limits.group_per_minute:
+            while sent and sent[0] <= now - 60:
+                sent.popleft()
+            if len(sent) >= limits.group_per_minute:
+                waits.append(sent[0] + 60 - now)
+        if limits.overall_per_second:
+            while self._overall and self._overall[0] <= now - 1:
+                self._overall.popleft()
+            if len(self._overall) >= limits.overall_per_second:
+                waits.append(self._overall[0] + 1 - now)
         return max(0.0, *waits)
 
-    async def wait(self, chat: str, group: bool) -> None:
-        """Sleep until a message may go to `chat`, then count it as sent. Other chats'
-        sends go on meanwhile: the lock is never held while sleeping."""
-        while True:
-            async with self._lock:
-                pause = self.delay(chat, group)
-                if pause <= 0:
-                    now = self.clock()
-                    self._last[chat] = now
-                    self._group[chat].append(now)
-                    self._overall.append(now)
-                    return
-            await asyncio.sleep(pause)
+    def take(self, chat: str, kind: str) -> bool:
+        """Count a send to `chat` if it may go now; False (and nothing counted) if it must wait."""
+        if self.delay(chat, kind) > 0:
+            return False
+        now = self.clock()
+        if self.limits.per_chat_seconds:
+            self._last[chat] = now
+        if self.limits.group_per_minute and kind in self.limits.group_kinds:
+            self._group.setdefault(chat, deque()).append(now)
+        if self.limits.overall_per_second:
+            self._overall.append(now)
+        return True

@@ -1,5 +1,5 @@
 """The bot's three recurring jobs: poll the sources, queue the digests that are due, and
-drain the outbox through the adapters. APScheduler 3 runs them on the bot's event loop,
+drain the outbox through the adapters (bot/delivery.py). APScheduler 3 runs them on the bot's event loop,
 each from the start on its own interval; `health()` shows when each last ran, how it
 went and when it runs next, so a job that stopped is seen.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,19 +26,17 @@ from digest.store import Store
 
 from . import chats as chat_store
 from . import outbox
-from .adapter import Adapter, ChatGone, ChatMigrated, RetryAfter, SendError
+from .adapter import Adapter
 from .chats import Chat, Subscription
 from .config import BotConfig
+from .delivery import DELIVERY_CONCURRENCY, Delivery
 from .errors import ErrorReporter
-from .pacing import Pacer
 from .schedule import due_digest
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 2
 QUEUE_SECONDS = 60
-MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 6 hours
-MAX_BACKOFF = timedelta(hours=1)
 _FAILING_RUNS = 3  # a job that failed this many times in a row is unhealthy
 
 
@@ -55,30 +52,26 @@ class JobState:
     running: bool = False
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long a part that failed `attempts` times waits: 30 s, 1, 2, 4… minutes, at most an hour."""
-    return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
-
-
 class Runtime:
     """Owns the scheduler and the jobs; adapters are registered by platform."""
 
     def __init__(self, store: Store, config: BotConfig, adapters: dict[str, Adapter], *,
-                 clock: Callable[[], datetime] | None = None, pacer: Pacer | None = None,
-                 reporter: ErrorReporter | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, reporter: ErrorReporter | None = None,
+                 delivery_concurrency: int = DELIVERY_CONCURRENCY) -> None:
         self.store = store
         self.config = config
         self.adapters = adapters
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.pacer = pacer or Pacer()
         self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
+        # through a lambda: tests move the runtime's clock by replacing it
+        self.delivery = Delivery(store, adapters, self.reporter, concurrency=delivery_concurrency,
+                                 clock=lambda: self.clock())
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.jobs: dict[str, JobState] = {
             "poll": JobState(self.config.settings.poll_minutes * 60.0),
             "queue_due": JobState(QUEUE_SECONDS),
             "drain": JobState(DRAIN_SECONDS),
         }
-        self._draining = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unknown_zones: set[int] = set()  # chats whose zone was reported unknown
 
@@ -201,59 +194,8 @@ class Runtime:
         return digest, ([] if digest.empty else adapter.digest_parts(digest, language))
 
     async def drain(self) -> int:
-        """Send every claimable part, chats side by side, each chat's parts in order."""
-        async with self._draining:
-            sent = 0
-            while claimed := outbox.claim(self.store, self.clock()):
-                by_chat: defaultdict[int, list[outbox.Delivery]] = defaultdict(list)
-                for delivery in claimed:
-                    by_chat[delivery.chat_id].append(delivery)
-                results = await asyncio.gather(*(self._send_chat(c, d) for c, d in by_chat.items()))
-                sent += sum(results)
-                if not sum(results):
-                    break  # all waiting for a retry time
-            return sent
-
-    async def _send_chat(self, chat_id: int, parts: list[outbox.Delivery]) -> int:
-        chat = chat_store.get_chat(self.store, chat_id)
-        adapter = self.adapters.get(chat.platform) if chat else None
-        if chat is None or adapter is None or not chat.active:
-            return 0
-        sent = 0
-        for delivery in parts:
-            while True:
-                await self.pacer.wait(chat.chat_ref, chat.kind in ("group", "supergroup", "channel"))
-                try:
-                    message_id = await adapter.send(chat.chat_ref, delivery.payload)
-                except RetryAfter as exc:  # wait exactly as long as asked, then try again
-                    log.warning("chat %s:%s: 429, retry after %g s", chat.platform, chat.chat_ref, exc.seconds)
-                    self.pacer.pause(exc.seconds)
-                    continue
-                except ChatMigrated as exc:
-                    log.info("chat %s:%s: migrated to %s", chat.platform, chat.chat_ref, exc.new_ref)
-                    chat = chat_store.update_chat(self.store, chat, chat_ref=exc.new_ref)
-                    continue
-                except ChatGone as exc:
-                    log.warning("chat %s:%s: %s; deactivated", chat.platform, chat.chat_ref, exc)
-                    chat_store.update_chat(self.store, chat, active=False)
-                    outbox.give_up(self.store, chat.id, str(exc))
-                    return sent
-                except SendError as exc:
-                    if delivery.attempts >= MAX_ATTEMPTS:
-                        log.error("chat %s:%s: part %d not sent after %d attempts, given up: %s",
-                                  chat.platform, chat.chat_ref, delivery.part, delivery.attempts, exc)
-                        outbox.give_up(self.store, chat.id, str(exc))
-                    else:
-                        wait = retry_delay(delivery.attempts)
-                        log.warning("chat %s:%s: part %d not sent (attempt %d, retry in %s): %s", chat.platform,
-                                    chat.chat_ref, delivery.part, delivery.attempts, wait, exc)
-                        outbox.retry_at(self.store, delivery, self.clock() + wait, str(exc))
-                    return sent
-                # in a thread: the commit must not hold up the other chats' sends
-                await asyncio.to_thread(outbox.mark_sent, self.store, delivery.id, message_id, self.clock())
-                sent += 1
-                break
-        return sent
+        """Send every part of the outbox that may go now (bot/delivery.py); returns how many went."""
+        return await self.delivery.drain()
 
     def health(self) -> dict[str, Any]:
         """The store's, each job's and each adapter's state, for /healthz."""

@@ -29,7 +29,7 @@ from digest.errors import DigestError
 from digest.messages import say
 
 from . import chats as chat_store
-from .adapter import ChatGone, ChatMigrated, Incoming, RetryAfter, SendError, parse_slash
+from .adapter import FailureKind, Incoming, PacingLimits, SendFailure, parse_slash
 from .config import BotConfig
 from .errors import ErrorReporter
 from .router import Router
@@ -45,6 +45,9 @@ class TelegramAdapter:
     """Runs a python-telegram-bot Application against the Bot API at the configured base URL."""
 
     platform = "telegram"
+    # under the Bot API's documented limits (1/s per chat, 20/min per group, ~30/s overall)
+    pacing = PacingLimits(per_chat_seconds=1.0, group_per_minute=20,
+                          group_kinds=frozenset({"group", "supergroup", "channel"}), overall_per_second=25)
 
     def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10,
                  reporter: ErrorReporter | None = None) -> None:
@@ -122,14 +125,19 @@ class TelegramAdapter:
                 chat_id=chat_ref, text=payload["text"], parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
             )
         except TelegramRetryAfter as exc:
-            raise RetryAfter(_seconds(exc)) from exc
+            seconds = _seconds(exc)
+            raise SendFailure(FailureKind.RATE_LIMITED, f"rate limited: retry after {seconds:g} s",
+                              retry_after=seconds) from exc
         except Forbidden as exc:
-            raise ChatGone(str(exc)) from exc
+            raise SendFailure(FailureKind.CHAT_GONE, str(exc)) from exc
         except TelegramChatMigrated as exc:
-            raise ChatMigrated(str(exc.new_chat_id)) from exc
+            raise SendFailure(FailureKind.MOVED, f"chat migrated to {exc.new_chat_id}",
+                              new_ref=str(exc.new_chat_id)) from exc
         except TelegramError as exc:
             self._last_error = str(exc)
-            raise SendError(str(exc)) from exc
+            # a 400 refuses this payload for good; anything else (network, 5xx, 401) may heal
+            kind = FailureKind.REJECTED if isinstance(exc, BadRequest) else FailureKind.TRANSIENT
+            raise SendFailure(kind, str(exc)) from exc
         return str(message.message_id)
 
     def health(self) -> dict[str, Any]:

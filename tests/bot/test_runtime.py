@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from bot.config import BotConfig
 from bot.console import ConsoleAdapter
 from bot.router import Router
-from bot.runtime import Runtime, retry_delay
+from bot.runtime import Runtime
 from digest.compose import DigestFilter
 from digest.settings import Settings
 from digest.store import Store
@@ -62,12 +62,6 @@ def test_a_failing_job_is_reported_runs_again_and_turns_unhealthy_when_it_keeps_
             await runtime.stop()
 
     asyncio.run(scenario())
-
-
-def test_a_failed_send_waits_longer_each_time_up_to_an_hour() -> None:
-    waits = [retry_delay(n) for n in range(1, 13)]
-    assert waits[0] == timedelta(seconds=30) and waits == sorted(waits)
-    assert max(waits) == timedelta(hours=1) and sum(waits, timedelta()) > timedelta(hours=5)
 
 
 def test_an_empty_digest_is_recorded_and_the_store_keeps_working(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]

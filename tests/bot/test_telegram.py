@@ -4,7 +4,7 @@ paging, the daily digest through the outbox, 429, 403, migration, restarts."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -156,6 +156,16 @@ def test_a_migrated_group_is_followed(news: Store, api: FakeBotAPI) -> None:
     assert len(api.sent(-1005)) == 1
     moved = chat_store.ensure_chat(news, "telegram", "-1005")
     assert moved.kind == "group" and outbox.sent_parts(news, moved.id)
+
+
+def test_a_400_gives_that_message_up_at_once_and_the_chat_stays(news: Store, api: FakeBotAPI) -> None:
+    api.fail_next(100, 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"})
+
+    assert _deliver(news, api, "100") == 1
+    assert len(api.sent(100)) == 1  # tried once, not twelve times over six hours
+    chat = chat_store.ensure_chat(news, "telegram", "100")
+    assert chat.active and outbox.sent_parts(news, chat.id) == []
+    assert outbox.claim(news, DUE + timedelta(days=1)) == []  # given up, not waiting for a retry
 
 
 def test_webhook_mode_and_channel_posts(news: Store, api: FakeBotAPI) -> None:
