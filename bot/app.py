@@ -51,8 +51,10 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
             await adapter.start()
         # after the adapters: a send before a platform is connected would only cost an attempt
         runtime.start()
-        print(f"digestbot: {', '.join(a.describe() for a in adapters.values())}, store {store.safe_url}",
-              file=stderr, flush=True)
+        parts = [adapter.describe() for adapter in adapters.values()]
+        if front is not None:  # where /healthz (and, with Slack, its events) is served
+            parts += [f"http {host}:{port}" for host, port in front.addresses[:1]]
+        print(f"digestbot: {', '.join(parts)}, store {store.safe_url}", file=stderr, flush=True)
         await stop.wait()
         log.info("digestbot stopping")
     finally:

@@ -87,6 +87,8 @@ def test_healthz_reports_the_store_and_the_adapters(tmp_path: Path, variable: st
     stderr = process.stderr.read() if process.stderr else ""
     assert ("DIGESTBOT_HEALTH_PORT is deprecated" in stderr) == (variable == "DIGESTBOT_HEALTH_PORT")
     assert "Traceback" not in stderr
+    (up,) = [line for line in stderr.splitlines() if line.startswith("digestbot: ")]
+    assert f", http 0.0.0.0:{port}, store " in up  # the operator sees where /healthz is
 
 
 def test_console_paging_latest_and_dates_in_the_chats_language(tmp_path: Path) -> None:
