@@ -11,7 +11,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -51,6 +52,20 @@ def taken_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
+@asynccontextmanager
+async def _serving(store: Store, tmp_path: Path) -> AsyncIterator[tuple[Runtime, HttpFront]]:
+    """A started runtime, its health served on a free port of 127.0.0.1."""
+    runtime = _runtime(store, tmp_path)
+    runtime.start()
+    front = HttpFront("127.0.0.1", 0, runtime.health)
+    await front.start()
+    try:
+        yield runtime, front
+    finally:
+        await front.stop()
+        await runtime.stop()
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -59,15 +74,8 @@ def _closed_port() -> int:
 
 def test_healthz_is_the_runtimes_health_as_json_200_when_all_is_well(store: Store, tmp_path: Path) -> None:
     async def scenario() -> None:
-        runtime = _runtime(store, tmp_path)
-        runtime.start()
-        front = HttpFront("127.0.0.1", 0, runtime.health)
-        await front.start()
-        try:
+        async with _serving(store, tmp_path) as (_, front):
             status, content_type, body = await _request(front, "/healthz?probe=1")
-        finally:
-            await front.stop()
-            await runtime.stop()
         state = json.loads(body)
         assert status == 200 and content_type == "application/json", body
         assert state["ok"] is True and state["scheduler"] is True
@@ -82,16 +90,9 @@ def test_healthz_is_503_when_the_store_fails_and_names_no_host_user_or_database(
     store = Store.open(f"postgresql+psycopg://newsroom_reader@127.0.0.1:{port}/newsroom_db", migrate=False)
 
     async def scenario() -> None:
-        runtime = _runtime(store, tmp_path)
-        runtime.start()
-        front = HttpFront("127.0.0.1", 0, runtime.health)
-        await front.start()
-        try:
+        async with _serving(store, tmp_path) as (runtime, front):
             await runtime.run_job("queue_due")  # a job that fails on the store: its outcome is shown too
             status, content_type, body = await _request(front, "/healthz")
-        finally:
-            await front.stop()
-            await runtime.stop()
         state = json.loads(body)
         assert status == 503 and content_type == "application/json"
         assert state["ok"] is False and state["store"] == {"ok": False, "error": "OperationalError"}
