@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
 TELEGRAM_API = "https://api.telegram.org"
+# Telegram user ids are numbers, Slack's U… or W… and capitals and digits
+_ADMIN_ID = re.compile(r"^(telegram:\d+|slack:[UW][A-Z0-9]+)$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _PORT_VARIABLES = ("PORT", "DIGESTBOT_HTTP_PORT")  # what Heroku-like platforms set, and ours
 _OLD_PORT_VARIABLE = "DIGESTBOT_HEALTH_PORT"  # deprecated: it named the port when it served /healthz only
@@ -92,8 +94,7 @@ def _admins(raw: str | None) -> frozenset[str]:
             raise DigestError(f"DIGESTBOT_ADMINS: {entry!r} is a user name; list user ids instead, "
                               "qualified by platform (telegram:42, slack:U0123)")
         entry = f"telegram:{entry}" if entry.isdigit() else entry
-        platform, _, user = entry.partition(":")
-        if entry != "console" and (platform not in ("telegram", "slack") or not user):
+        if entry != "console" and not _ADMIN_ID.match(entry):
             raise DigestError(f"DIGESTBOT_ADMINS: {entry!r} is not a user id qualified by platform "
                               "(telegram:42, slack:U0123, console)")
         admins.add(entry)

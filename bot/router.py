@@ -67,6 +67,8 @@ class Router:
         if message.command is None:
             return self._say(chat, "not_command")
         command = self._commands.get(message.command)
+        if message.command == "more":  # the console pages with /more; a chat with buttons there
+            return self._say(chat, "more_buttons")
         if command is None:
             return self._say(chat, "unknown", command="/" + message.command)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _MAX_BACKOFF = 30.0  # seconds between two tries to reach the Bot API at start, at the most
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
 
 class TelegramAdapter:
@@ -67,7 +69,9 @@ class TelegramAdapter:
         self.application.add_handler(
             MessageHandler(filters.UpdateType.CHANNEL_POSTS & filters.TEXT, self._on_message)
         )
-        self.application.add_handler(CallbackQueryHandler(self._on_page, pattern=r"^s:"))
+        self.application.add_handler(CallbackQueryHandler(self._on_page, pattern=_PAGE_DATA))
+        # any other button (an old bot's, a forged one) is answered, or Telegram's spinner stays
+        self.application.add_handler(CallbackQueryHandler(self._on_unknown_button))
         self.application.add_error_handler(self._on_error)
         self._running = False
         self._last_error: str | None = None
@@ -245,13 +249,19 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None or query.data is None or query.message is None:
             return
-        _, token, page = query.data.split(":")
+        match = _PAGE_DATA.match(query.data)
+        assert match is not None  # the handler's pattern
         reply = await asyncio.to_thread(self.router.search_page, self.platform, str(query.message.chat.id),
-                                        token, int(page))
+                                        match.group(1), int(match.group(2)))
         (part,) = reply_messages(reply)
         await query.answer()
         await query.edit_message_text(part.html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
                                       reply_markup=_keyboard(part, reply.search_token))
+
+
+    async def _on_unknown_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
 
 
 def command_menu(commands: list[str], language: str) -> list[BotCommand]:

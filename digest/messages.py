@@ -33,7 +33,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/settings — 查看订阅与时间\n"
             "/time HH:MM — 设置发送时间\n"
             "/tz 地区/城市 — 设置时区，如 Asia/Shanghai\n"
-            "/lang zh|en — 切换语言"
+            "/lang zh|en — 切换语言\n"
+            "/stats — 统计（管理员）"
         ),
         "en": (
             "Commands:\n"
@@ -46,11 +47,12 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/settings — what this chat gets and when\n"
             "/time HH:MM — digest time\n"
             "/tz Area/City — time zone, e.g. Asia/Shanghai\n"
-            "/lang zh|en — language"
+            "/lang zh|en — language\n"
+            "/stats — statistics (admins)"
         ),
     },
     "unknown": {"zh": "未知命令 {command}。发送 /help 查看可用命令。", "en": "Unknown command {command}. Send /help for the list."},
-    "not_command": {"zh": "请发送命令，例如 /search {example}。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search AI. /help lists them."},
+    "not_command": {"zh": "请发送命令，例如 /search {example}。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search {example}. /help lists them."},
     "search_usage": {"zh": "用法：/search 关键词，例如 /search {example}", "en": "Usage: /search words, e.g. /search {example}"},
     "search_bad": {"zh": "无法搜索：{reason}", "en": "Cannot search: {reason}"},
     "search_more": {"zh": "发送 /more 查看下一页", "en": "Send /more for the next page"},
@@ -61,6 +63,8 @@ _TEXTS: dict[str, dict[str, str]] = {
                         "en": "There is no page {page}: this search has {pages}."},
     "more_first": {"zh": "请先搜索，例如 /search {example}，再发送 /more 翻页。",
                    "en": "Search first, e.g. /search {example}, then send /more for the next page."},
+    "more_buttons": {"zh": "翻页请点搜索结果下方的“上一页”“下一页”按钮。",
+                     "en": "To page, press Previous / Next under the search results."},
     "page_previous": {"zh": "上一页", "en": "Previous"},
     "page_next": {"zh": "下一页", "en": "Next"},
     "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},
@@ -164,7 +168,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "command_help": {"zh": "帮助", "en": "Help"},
     "command_search": {"zh": "搜索新闻", "en": "Search the news"},
     "command_latest": {"zh": "最新文章", "en": "The newest articles"},
-    "command_digest": {"zh": "今天的摘要", "en": "What is new since the last digest"},
+    "command_digest": {"zh": "自上次摘要以来的新文章", "en": "What is new since the last digest"},
     "command_subscribe": {"zh": "订阅每日摘要", "en": "Get the daily digest"},
     "command_unsubscribe": {"zh": "取消订阅", "en": "Stop the daily digest"},
     "command_settings": {"zh": "订阅设置", "en": "What this chat gets and when"},

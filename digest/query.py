@@ -86,10 +86,12 @@ def parse_query(raw: str, *, now: datetime, tz: tzinfo) -> Query:
     words: list[str] = []
     for part in join_fields(raw).split():
         found = field_of(part)
-        if found and found[1]:  # `cat:` alone is a word
-            filters[found[0]] = found[1]
-        else:
+        if found is None:
             words.append(part)
+        elif not found[1]:  # `since:` with nothing after it: /subscribe refuses it too
+            raise QueryError("query_field_empty", word=part)
+        else:
+            filters[found[0]] = found[1]
     text = " ".join(words)
     groups: list[tuple[tuple[str, ...], ...]] = []
     chars: list[str] = []

@@ -90,6 +90,8 @@ def test_subscribe_reads_fields_as_search_does_and_refuses_since(router: Router,
         ("/frobnicate now", "未知命令 /frobnicate"),
         ("/stats", "只有管理员"),
         ("hello", "请发送命令"),
+        ("/search 人工智能 since:", "无法搜索：since:：冒号后请写名称"),
+        ("/more", "翻页请点搜索结果下方的"),
     ],
 )
 def test_bad_commands_get_a_short_helpful_answer(router: Router, text: str, answer: str) -> None:
@@ -171,7 +173,7 @@ def test_latest_and_stats_for_admins(router: Router) -> None:
 def test_admins_are_platform_qualified_ids_never_names() -> None:
     assert BotConfig.from_env({"DIGESTBOT_ADMINS": "42, slack:U0123"}).admins == {
         "telegram:42", "slack:U0123", "console"}
-    for bad in ("@boss", "boss", "irc:42", "slack:"):
+    for bad in ("@boss", "boss", "irc:42", "slack:", "telegram:@boss", "slack:u0123", "telegram:"):
         with pytest.raises(DigestError, match="DIGESTBOT_ADMINS"):
             BotConfig.from_env({"DIGESTBOT_ADMINS": bad})
 

@@ -64,6 +64,19 @@ def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeB
     asyncio.run(scenario())
 
 
+def test_a_button_the_bot_did_not_make_is_answered_and_changes_nothing(news: Store, api: FakeBotAPI) -> None:
+    async def scenario() -> None:
+        async with running_bot(news, api, clock=lambda: DUE):
+            for data in ("garbage", "s:tok:0", "s:tok:1:2", "s:../..:1"):  # forged or from another bot
+                before = len(api.sent(method="answerCallbackQuery"))
+                api.push_callback(100, 555, data)
+                await api.until("answerCallbackQuery", count=before + 1)
+            await asyncio.sleep(0.3)
+            assert api.sent(method="editMessageText") == [] and api.sent(100) == []
+
+    asyncio.run(scenario())
+
+
 def test_group_commands_for_this_bot_only(news: Store, api: FakeBotAPI) -> None:
     async def scenario() -> None:
         async with running_bot(news, api, clock=lambda: DUE):

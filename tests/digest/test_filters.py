@@ -64,11 +64,13 @@ def test_since_is_refused_in_a_subscription_not_kept_as_a_keyword(text: str) -> 
     assert caught.value.code == "query_subscribe_since"
 
 
-def test_a_field_without_a_name_is_refused_in_a_subscription() -> None:
+def test_a_field_without_a_name_is_refused_in_a_subscription_and_a_search() -> None:
     with pytest.raises(QueryError, match="write a name after the colon") as caught:
         parse_filter(KNOWN, "科技 分类：")
     assert caught.value.code == "query_field_empty" and caught.value.params == {"word": "分类："}
-    assert parse_query("分类：", now=NOW, tz=DEFAULT_TZ).category is None  # a search takes it as a word
+    with pytest.raises(QueryError, match="write a name after the colon") as searched:
+        parse_query("银行 since:", now=NOW, tz=DEFAULT_TZ)  # one grammar: not searched for as a word
+    assert searched.value.params == {"word": "since:"}
 
 
 def test_the_known_names_are_read_only_for_a_bare_word() -> None:
