@@ -87,8 +87,9 @@ def _free_port() -> int:
 
 
 def _digest_time(now: datetime) -> str:
-    # 70 to 130 s away: after the chats subscribed and the first poll job ran (at 60 s)
-    return (now + timedelta(seconds=130)).strftime("%H:%M")
+    # 100 to 160 s away: after the chats subscribed and the first poll job ran (60 s after
+    # the bot is up, itself some seconds after `now` on a busy machine); 70 s was too close
+    return (now + timedelta(seconds=160)).strftime("%H:%M")
 
 
 def _env(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
