@@ -11,8 +11,13 @@ worker (`bot.delivery`) decides what a failure means, and paces each platform by
 `PacingLimits` its adapter declares.
 
 A new platform needs: a class with the `Adapter` methods, a parse of its updates into
-`Incoming`, a renderer of `Reply` and `DailyDigest`, and its configured channels passed to
-`bot.chats.standing_subscriptions` at start. Nothing in the core knows its types.
+`Incoming`, a renderer of `Reply` and `DailyDigest` (pure, beside `bot.telegram_html`;
+`bot.render` is the plain-text one) whose every label is `digest.messages.say(key,
+reply.language)`, and its configured channels passed to `bot.chats.standing_subscriptions`
+at start. A search's page buttons carry only `Reply.search_token` and a page number; a
+press is `Router.search_page(platform, chat, token, page)` (the state is in the store, so
+any process answers it). Routes it serves over HTTP go on the one front (`bot.http`) before
+it starts. Nothing in the core knows its types.
 """
 
 from __future__ import annotations
