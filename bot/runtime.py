@@ -36,7 +36,9 @@ from .schedule import due_digest
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 2
-QUEUE_SECONDS = 60
+# how often due digests are looked for: one read of the subscribed chats; with the 30 s
+# grace (bot/schedule.py) a digest is composed within 50 s of its time, not 90
+QUEUE_SECONDS = 20
 _FAILING_RUNS = 3  # a job that failed this many times in a row is unhealthy
 
 

@@ -3,9 +3,9 @@
 Injected clocks hide what the real scheduler does (a job added paused never runs, and no
 clock-driven test notices). Here two bots run side by side, as an operator starts them:
 one on Telegram (the fake Bot API on 127.0.0.1), one on the console. Telegram: a post
-dropped into the source folder is ingested by the poll job and shows in /digest; the
-digest due a minute or two after start fails once (a 500) and is retried and delivered by
-the drain job; /healthz shows every job run and scheduled; commands are still answered;
+dropped into the source folder is ingested by the poll job and shows in /digest; the chat
+then sets its digest time with /time, a few seconds ahead; that digest fails once (a 500)
+and is retried and delivered by the drain job; /healthz shows every job run and scheduled; commands are still answered;
 SIGTERM stops it with 0. The console: a day with nothing new passes its digest time (an
 empty digest is recorded, nothing sent), it still answers, and the end of input ends it
 with 0.
@@ -86,10 +86,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _digest_time(now: datetime) -> str:
-    # 100 to 160 s away: after the chats subscribed and the first poll job ran (60 s after
-    # the bot is up, itself some seconds after `now` on a busy machine); 70 s was too close
-    return (now + timedelta(seconds=160)).strftime("%H:%M")
+def _digest_time(now: datetime, *, at_least: float) -> str:
+    """The first whole minute at least `at_least` seconds after `now`, as HH:MM."""
+    later = now + timedelta(seconds=at_least)
+    return (later + timedelta(seconds=(60 - later.second) % 60, microseconds=-later.microsecond)).strftime("%H:%M")
 
 
 def _env(tmp_path: Path, name: str, **extra: str) -> dict[str, str]:
@@ -115,9 +115,10 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
     port = _free_port()
     telegram = Bot(_env(tmp_path, "tg", TELEGRAM_BOT_TOKEN=fake_telegram.TOKEN,
                         TELEGRAM_API_BASE_URL=api.base_url, DIGESTBOT_SOURCES=str(posts),
-                        DIGESTBOT_DIGEST_TIME=_digest_time(now), DIGESTBOT_HTTP_PORT=str(port)))
-    console = Bot(_env(tmp_path, "console", DIGESTBOT_SOURCES=str(SEEDS), DIGESTBOT_DIGEST_TIME=_digest_time(now)),
-                  stdin=True)
+                        DIGESTBOT_DIGEST_TIME=_digest_time(now, at_least=3 * 3600), DIGESTBOT_HTTP_PORT=str(port)))
+    # after the console subscribed at start: a day with nothing new reaches its digest time
+    console = Bot(_env(tmp_path, "console", DIGESTBOT_SOURCES=str(SEEDS),
+                       DIGESTBOT_DIGEST_TIME=_digest_time(now, at_least=60)), stdin=True)
     try:
         until(lambda: api.sent(method="getUpdates"), "the Telegram bot polls for updates")
         api.push_message(100, "/subscribe")
@@ -133,7 +134,12 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
         preview = api.sent(100)[-1].params["text"]
         assert "港口吞吐量继续增长" in preview and "摘要预览" in preview and "每日摘要" not in preview
 
-        # the digest comes at its time; its first send fails (500) and the drain job retries it
+        # the digest comes at the time the chat sets now (set only now: a digest that closed
+        # before the poll stored the post would rightly leave it to the next one); its first
+        # send fails (500) and the drain job retries it
+        at = _digest_time(datetime.now(timezone.utc), at_least=5)
+        api.push_message(100, f"/time {at}")
+        until(lambda: f"摘要将在每天 {at}" in api.sent(100)[-1].params["text"], "/time confirmed")
         api.fail_next(100, 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
         until(lambda: [c for c in api.sent(100) if "每日摘要" in c.params["text"]][1:],
               "the digest delivered after a failed attempt")
