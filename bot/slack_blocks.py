@@ -1,0 +1,145 @@
+"""Slack Block Kit: digests as messages within Slack's limits (issue 10, the renderer first).
+
+Slack's mrkdwn needs `&`, `<` and `>` escaped, and `|` kept out of a link's label; every
+length is counted after escaping. A message holds at most 50 blocks and, here, 12,000
+characters of block text; a section's text is at most 3,000, a header's 150. A digest
+longer than one message becomes several; a story longer than a section is split between
+its sentences, and a sentence longer than a section between characters — nothing is cut.
+Each message carries a short fallback `text` (the digest's title, and its part number),
+never the stories' titles, and link unfurling off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from digest.compose import DailyDigest, DigestItem
+from digest.dates import shown_time
+from digest.messages import say
+from digest.plaintext import covers, digest_title, section_name
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_MESSAGE_TEXT = 12_000  # characters of block text in one message
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Text as mrkdwn shows it literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link; `|` would end the URL part, so it is encoded there and replaced in
+    the label."""
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label.replace('|', '¦'))}>"
+
+
+def header(text: str) -> Block:
+    """A header block (plain text, at most MAX_HEADER characters: longer is ellipsised)."""
+    shown = text if len(text) <= MAX_HEADER else text[: MAX_HEADER - 1] + "…"
+    return {"type": "header", "text": {"type": "plain_text", "text": shown}}
+
+
+def sections(mrkdwn: str) -> list[Block]:
+    """`mrkdwn` as section blocks of at most MAX_SECTION characters each, split between
+    lines where it can be, else between characters, never inside an escape or a link."""
+    out: list[Block] = []
+    current = ""
+    for line in mrkdwn.split("\n"):
+        while len(line) > MAX_SECTION:  # a line longer than a section: between characters
+            if current:
+                out.append(_section(current))
+                current = ""
+            cut = _safe_cut(line, MAX_SECTION)
+            out.append(_section(line[:cut]))
+            line = line[cut:]
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) > MAX_SECTION:
+            out.append(_section(current))
+            current = line
+        else:
+            current = joined
+    if current.strip():
+        out.append(_section(current))
+    return out
+
+
+def digest_messages(digest: DailyDigest, language: str = "zh") -> list[dict[str, Any]]:
+    """A daily digest as Slack messages (`chat.postMessage` payloads), in order."""
+    title = digest_title(digest, language)
+    blocks: list[Block] = [header(title)]
+    if digest.kind != "day":
+        blocks.append(_context(covers(digest, language)))
+    for section in digest.sections:
+        blocks.extend(sections(f"*{escape('【' + section_name(section.category, language) + '】')}*"))
+        for item in section.items:
+            blocks.extend(sections(_item(item, language, digest.timezone)))
+            if item.keywords:
+                blocks.append(_context(say("list_joiner", language).join(item.keywords)))
+    if digest.titles:
+        blocks.extend(sections(f"*{escape(say('digest_more', language))}*"))
+        lines = [f"• {link(i.url, i.title) if i.url else escape(i.title)}" for i in digest.titles]
+        blocks.extend(sections("\n".join(lines)))
+    if digest.left_out:
+        blocks.extend(sections(escape(say("digest_left_out", language, count=digest.left_out))))
+    return _pack(blocks, title)
+
+
+def block_text_length(block: Block) -> int:
+    """The characters of text a block holds (what the per-message budget counts)."""
+    if block["type"] == "context":
+        return sum(len(e["text"]) for e in block["elements"])
+    return len(block["text"]["text"])
+
+
+def _item(item: DigestItem, language: str, zone: str) -> str:
+    title = link(item.url, item.title) if item.url else escape(item.title)
+    lines = [f"*{title}*"]
+    if item.also_reported:
+        lines[0] += escape(say("digest_also_reported", language, count=item.also_reported))
+    meta = " · ".join(x for x in (item.source, shown_time(item.published, ZoneInfo(zone), item.date_only)) if x)
+    lines.append(f"_{escape(meta)}_")
+    lines.extend(escape(sentence) for sentence in item.summary)
+    return "\n".join(lines)
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    shown = text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(shown)}]}
+
+
+def _safe_cut(text: str, most: int) -> int:
+    # a cut must not split an escape (`&amp;`) or a link (`<…|…>`)
+    cut = most
+    amp, lt = text.rfind("&", 0, cut), text.rfind("<", 0, cut)
+    if amp != -1 and ";" not in text[amp:cut]:
+        cut = amp
+    if lt != -1 and ">" not in text[lt:cut] and lt > 0:
+        cut = min(cut, lt)
+    return cut if cut > 0 else most
+
+
+def _pack(blocks: list[Block], title: str) -> list[dict[str, Any]]:
+    messages: list[list[Block]] = [[]]
+    size = 0
+    for block in blocks:
+        length = block_text_length(block)
+        if messages[-1] and (len(messages[-1]) >= MAX_BLOCKS or size + length > MAX_MESSAGE_TEXT):
+            messages.append([])
+            size = 0
+        messages[-1].append(block)
+        size += length
+    total = len(messages)
+    return [
+        {"text": title if total == 1 else f"{title} ({n}/{total})", "blocks": part,
+         "unfurl_links": False, "unfurl_media": False}
+        for n, part in enumerate(messages, 1)
+    ]
