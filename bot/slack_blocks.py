@@ -15,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
-from digest.dates import shown_time
+from digest.dates import shown_day, shown_time
+from digest.search import SearchPage
 from digest.messages import say
 from digest.plaintext import covers, digest_title, section_name
 
@@ -23,6 +24,8 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_MESSAGE_TEXT = 12_000  # characters of block text in one message
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
 
 Block = dict[str, Any]
 
@@ -89,11 +92,49 @@ def digest_messages(digest: DailyDigest, language: str = "zh") -> list[dict[str,
     return _pack(blocks, title)
 
 
+def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str | None) -> dict[str, Any]:
+    """One page of results (5 hits: always one message), hits marked 【like this】 (marks
+    that need no mrkdwn boundary next to CJK), with 上一页 / 下一页 and 分享到频道 buttons whose
+    values carry only the search's token and a page."""
+    if page.page > page.pages:  # an old button, after the results shrank
+        head = say("search_past_end", language, page=page.page, pages=page.pages)
+    elif not page.hits:
+        head = say("search_none", language, query=page.query.text)
+    else:
+        head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
+    blocks: list[Block] = sections(escape(head))
+    for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):
+        a = hit.article
+        title = link(a.url, a.title) if a.url else escape(a.title)
+        meta = " · ".join(x for x in (a.source_name, shown_day(a.published, zone, a.date_only)) if x)
+        blocks.extend(sections(f"{number}. *{title}*\n_{escape(meta)}_\n{escape(hit.snippet.marked())}"))
+    buttons = []
+    if token is not None and (page.hits or page.page > page.pages):
+        if page.page > 1:
+            buttons.append(_button(say("page_previous", language), "page", f"{token}:{min(page.page - 1, page.pages)}"))
+        if page.page < page.pages:
+            buttons.append(_button(say("page_next", language), "page", f"{token}:{page.page + 1}"))
+        if page.hits:
+            buttons.append(_button(say("share_to_channel", language), "share", f"{token}:{page.page}"))
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return {"text": head, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
 def block_text_length(block: Block) -> int:
     """The characters of text a block holds (what the per-message budget counts)."""
     if block["type"] == "context":
         return sum(len(e["text"]) for e in block["elements"])
+    if block["type"] == "actions":
+        return sum(len(e["text"]["text"]) for e in block["elements"])
     return len(block["text"]["text"])
+
+
+def _button(label: str, action: str, value: str) -> Block:
+    # the action id names what a press does; the value is all the state it needs
+    shown = label if len(label) <= MAX_BUTTON_TEXT else label[: MAX_BUTTON_TEXT - 1] + "…"
+    return {"type": "button", "text": {"type": "plain_text", "text": shown}, "action_id": f"{action}:{value}",
+            "value": value[:MAX_BUTTON_VALUE]}
 
 
 def _item(item: DigestItem, language: str, zone: str) -> str:

@@ -65,6 +65,7 @@ _TEXTS: dict[str, dict[str, str]] = {
                    "en": "Search first, e.g. /search {example}, then send /more for the next page."},
     "more_buttons": {"zh": "翻页请点搜索结果下方的“上一页”“下一页”按钮。",
                      "en": "To page, press Previous / Next under the search results."},
+    "share_to_channel": {"zh": "分享到频道", "en": "Share in channel"},
     "page_previous": {"zh": "上一页", "en": "Previous"},
     "page_next": {"zh": "下一页", "en": "Next"},
     "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},

@@ -6,11 +6,18 @@ from __future__ import annotations
 import html
 from datetime import date, datetime, timedelta, timezone
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.slack_blocks import block_text_length, digest_messages, escape, header, link
+from bot.slack_blocks import block_text_length, digest_messages, escape, header, link, search_message
 from digest.compose import DailyDigest, DigestItem, DigestSection
+from digest.ingest import Ingestor
+from digest.search import search
+from digest.store import Store
+from tests.support.builders import write_post
 
 # Slack's limits, written here rather than imported: the test checks the renderer's own
 MAX_BLOCKS, MAX_SECTION, MAX_HEADER, MAX_MESSAGE_TEXT = 50, 3000, 150, 12_000
@@ -101,3 +108,29 @@ def test_escapes_and_links() -> None:
     assert link("https://x.example/?a=1&b=|2", "A|B <c>") == "<https://x.example/?a=1&amp;b=%7C2|A¦B &lt;c&gt;>"
     long = header("长" * 200)["text"]["text"]
     assert len(long) == MAX_HEADER and long.endswith("…") and header("短")["text"]["text"] == "短"
+
+
+def test_a_search_page_marks_hits_and_pages_with_buttons_in_the_chats_language(store: Store, tmp_path: Path) -> None:
+    for i in range(7):
+        write_post(tmp_path, f"p{i}.md", f"<p>第{i}期港口简报：集装箱吞吐量保持增长 <b>&</b>，编号{i * 7919}。</p>",
+                   title=f"港口简报第{i}期 <&|>", date=f"2021-04-1{i} 08:00:00", extra=f"link: https://x.example/{i}?a=1&b=2")
+    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    zone = ZoneInfo("Asia/Shanghai")
+    second = search(store, "港口 简报", page=2, limit=5)
+    for language, labels in (("zh", ["上一页", "分享到频道"]), ("en", ["Previous", "Share in channel"])):
+        message = search_message(second, zone, language, "tok123")
+        (actions,) = [b for b in message["blocks"] if b["type"] == "actions"]
+        assert [e["text"]["text"] for e in actions["elements"]] == labels
+        assert [e["value"] for e in actions["elements"]] == ["tok123:1", "tok123:2"]
+        assert len({e["action_id"] for e in actions["elements"]}) == 2  # unique in the message
+        texts = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+        assert any("【港口" in t for t in texts) and all(len(t) <= MAX_SECTION for t in texts)
+        assert "<https://x.example/1?a=1&amp;b=2|港口简报第1期 &lt;&amp;¦&gt;>" in "".join(texts)
+        assert message["unfurl_links"] is False and message["text"]
+    first = search_message(search(store, "港口 简报", page=1, limit=5), zone, "zh", "tok123")
+    assert [e["text"]["text"] for e in first["blocks"][-1]["elements"]] == ["下一页", "分享到频道"]
+    past = search_message(search(store, "港口 简报", page=9, limit=5), zone, "en", "tok123")
+    assert "There is no page 9" in past["text"]
+    assert [e["value"] for e in past["blocks"][-1]["elements"]] == ["tok123:2"]  # back to the last page
+    none = search_message(search(store, "火星", page=1, limit=5), zone, "zh", "tok123")
+    assert none["text"].startswith("没有找到") and all(b["type"] != "actions" for b in none["blocks"])
