@@ -19,6 +19,7 @@ from bot import chats as chat_store
 from bot.adapter import Reply
 from bot.config import BotConfig
 from bot.console import CHAT, ConsoleAdapter
+from bot import slack_blocks
 from bot.render import reply_text
 from bot.router import Router
 from bot.telegram import command_menu
@@ -102,6 +103,8 @@ def test_digests_and_the_command_menu_are_in_the_chats_language(news: Store, lan
         shown.append(Shown(f"console digest {digest.kind}", part["text"], content))
         shown += [Shown(f"telegram digest {digest.kind}", _visible(m), content)
                   for m in digest_messages(digest, language)]
+        shown += [Shown(f"slack digest {digest.kind}", _slack_visible(m), content)
+                  for m in slack_blocks.digest_messages(digest, language)]
     shown += [Shown(f"menu /{c.command}", c.description, ()) for c in command_menu(_router(news).commands, language)]
     _assert_in_language(shown, language)
 
@@ -198,6 +201,9 @@ def _rendered(what: str, typed: tuple[str, ...], reply: Reply) -> list[Shown]:
     for message in reply_messages(reply):
         shown.append(Shown(f"{what} (telegram)", _visible(message.html), content))
         shown += [Shown(f"{what} (telegram button)", b.label, ()) for b in message.buttons]
+    if reply.search is not None:  # the Block Kit renderer has search pages so far (issue 10)
+        slack = slack_blocks.search_message(reply.search, reply.zone, reply.language, reply.search_token)
+        shown.append(Shown(f"{what} (slack)", _slack_visible(slack), content))
     return shown
 
 
@@ -245,7 +251,7 @@ def _digest_content(digest: DailyDigest) -> tuple[str, ...]:
     # a section's category is content; the section of stories without one is not
     out = [s.category for s in digest.sections if s.category != OTHER]
     for item in (*digest.items, *digest.titles):
-        out += [item.title, item.source, item.url or "", *item.summary]
+        out += [item.title, item.source, item.url or "", *item.summary, *item.keywords]  # keywords: Slack shows them
     return tuple(out)
 
 
@@ -278,6 +284,18 @@ def _without_zones(text: str) -> str:
 
 def _visible(message_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", message_html))
+
+
+def _slack_visible(message: dict[str, object]) -> str:
+    """Every text a Slack message shows — header, sections, contexts, buttons, the
+    fallback — with links as their labels and mrkdwn unescaped."""
+    texts = [str(message["text"])]
+    for block in message["blocks"]:  # type: ignore[attr-defined]
+        if block["type"] in ("context", "actions"):
+            texts += [e["text"] if isinstance(e["text"], str) else e["text"]["text"] for e in block["elements"]]
+        else:
+            texts.append(block["text"]["text"])
+    return html.unescape(re.sub(r"<[^|>]*\|([^>]*)>", r"\1", "\n".join(texts)))
 
 
 def _any_values() -> dict[str, object]:
