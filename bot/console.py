@@ -45,10 +45,9 @@ class ConsoleAdapter:
         self._chat_id = 0
 
     async def start(self) -> None:
-        chat = chat_store.ensure_chat(self.router.store, self.platform, CHAT, title="console")
+        (chat,) = chat_store.standing_subscriptions(self.router.store, self.platform, [CHAT], kind="private",
+                                                    now=self.router.clock())
         self._chat_id = chat.id
-        chat_store.standing_subscriptions(self.router.store, self.platform, [CHAT], kind="private",
-                                          now=self.router.clock())
         self._write(say("console_hint", chat.language))
         self._task = asyncio.create_task(self._read())
 
@@ -99,11 +98,9 @@ class ConsoleAdapter:
                                         command=text.split()[0] if text.startswith("/") else None)
 
     def _answer(self, text: str) -> None:
-        chat = chat_store.get_chat(self.router.store, self._chat_id)  # its language may have just changed
-        language = chat.language if chat else "zh"
         slash = parse_slash(text)
         if slash is not None and slash.name in ("more", "next"):  # the console's paging
-            reply = self._more(language)
+            reply = self._more()
         else:
             reply = self.router.handle(Incoming(
                 self.platform, CHAT, "console", slash.name if slash else None, slash.argument if slash else "",
@@ -115,8 +112,11 @@ class ConsoleAdapter:
             self._last_search = (reply.search_token, reply.search.page, reply.search.pages)
         self._write(reply_text(reply))
 
-    def _more(self, language: str) -> Reply | None:
-        # the next page of the last search; None when there is none (and that is said)
+    def _more(self) -> Reply | None:
+        # the next page of the last search; None when there is none (and that is said, in
+        # the chat's language, which may have just changed)
+        chat = chat_store.get_chat(self.router.store, self._chat_id)
+        language = chat.language if chat else "zh"
         if self._last_search is None:
             self._write(say("more_first", language))
             return None

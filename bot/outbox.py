@@ -137,10 +137,9 @@ def renew(store: Store, part_ids: Collection[int], held_until: datetime, until: 
     ran out and another process holds it now."""
     if not part_ids:
         return set()
-    ours = sa.and_(deliveries.c.id.in_(list(part_ids)), deliveries.c.status == PENDING,
-                   deliveries.c.lease_until == held_until)
     with store.begin() as conn:
-        rows = conn.execute(deliveries.update().where(ours).values(lease_until=until).returning(deliveries.c.id))
+        rows = conn.execute(deliveries.update().where(_still_ours(part_ids, held_until)).values(lease_until=until)
+                            .returning(deliveries.c.id))
         return {row.id for row in rows}
 
 
@@ -148,10 +147,14 @@ def release(store: Store, part_ids: Collection[int], held_until: datetime) -> No
     """Hand back parts leased until `held_until` and not tried: free for the next claim, here or elsewhere."""
     if not part_ids:
         return
-    ours = sa.and_(deliveries.c.id.in_(list(part_ids)), deliveries.c.status == PENDING,
-                   deliveries.c.lease_until == held_until)
     with store.begin() as conn:
-        conn.execute(deliveries.update().where(ours).values(lease_until=None))
+        conn.execute(deliveries.update().where(_still_ours(part_ids, held_until)).values(lease_until=None))
+
+
+def _still_ours(part_ids: Collection[int], held_until: datetime) -> sa.ColumnElement[bool]:
+    # pending and leased until the holder's mark: a lease another process took since is not
+    return sa.and_(deliveries.c.id.in_(list(part_ids)), deliveries.c.status == PENDING,
+                   deliveries.c.lease_until == held_until)
 
 
 def mark_sent(store: Store, delivery_id: int, message_id: str, now: datetime) -> None:

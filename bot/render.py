@@ -16,7 +16,7 @@ def reply_text(reply: Reply) -> str:
     parts = [reply.text] if reply.text else []
     if reply.search is not None:
         parts.append(render_search(reply.search, zone, language))
-        if reply.search.pages > reply.search.page:
+        if reply.search.next_page is not None:
             parts.append(say("search_more", language))
     if reply.digest is not None:
         parts.append(render_daily(reply.digest, language))

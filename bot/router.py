@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_LATEST = 20
 MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
+_UNLISTED = frozenset({"more"})  # answered, but left out of command menus
 
 
 class Router:
@@ -50,13 +51,13 @@ class Router:
             "start": self._start, "help": self._help, "search": self._search, "latest": self._latest,
             "digest": self._digest, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
             "settings": self._settings, "time": self._time, "tz": self._tz, "lang": self._lang,
-            "stats": self._stats,
+            "stats": self._stats, "more": self._more,
         }
 
     @property
     def commands(self) -> list[str]:
-        """The command names, for a platform's command menu."""
-        return list(self._commands)
+        """The command names, for a platform's command menu (/more is the console's)."""
+        return [name for name in self._commands if name not in _UNLISTED]
 
     def handle(self, message: Incoming) -> Reply | None:
         """The reply to a message; None for one the bot should not answer (chatter in a
@@ -67,8 +68,6 @@ class Router:
         if message.command is None:
             return self._say(chat, "not_command")
         command = self._commands.get(message.command)
-        if message.command == "more":  # the console pages with /more; a chat with buttons there
-            return self._say(chat, "more_buttons")
         if command is None:
             return self._say(chat, "unknown", command="/" + message.command)
         try:
@@ -104,10 +103,14 @@ class Router:
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
-            return self._say(chat, "search_bad", reason=say(exc.code, chat.language, **exc.params))
+            return self._say(chat, "search_bad", reason=_worded(exc, chat.language))
         if token is None:
             token = paging.remember_search(self.store, chat.id, text, now=self.clock())
         return self._reply(chat, search=found, search_token=token)
+
+    def _more(self, chat: Chat, message: Incoming, argument: str) -> Reply:
+        # the console pages with /more itself; a chat with page buttons is pointed to them
+        return self._say(chat, "more_buttons")
 
     def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         count = 5
@@ -151,9 +154,9 @@ class Router:
 
     def _subscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         try:
-            wanted = self.parse_filter(argument)
+            wanted = filters.parse_filter(self.store.known_names, argument)
         except QueryError as exc:
-            return self._say(chat, "subscribe_bad", reason=say(exc.code, chat.language, **exc.params))
+            return self._say(chat, "subscribe_bad", reason=_worded(exc, chat.language))
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
             return self._say(chat, "subscribe_too_long", most=MAX_FILTER_ENTRIES)
@@ -217,11 +220,6 @@ class Router:
         """The catalogue's text `key`, in the chat's language."""
         return self._reply(chat, say(key, chat.language, **values))
 
-    def parse_filter(self, argument: str) -> DigestFilter:
-        """The subscription `argument` asks for (`digest.filters.parse_filter`, with the
-        store's category and source names); raises `QueryError` for one it cannot take."""
-        return filters.parse_filter(self.store.known_names, argument)
-
     def _describe(self, wanted: DigestFilter, language: str) -> str:
         # in words, not the filter syntax: "分类：科技；来源：每经网；关键词：比特币；排除：广告"
         if wanted.empty:
@@ -248,6 +246,11 @@ class Router:
         # platform-qualified ids only: an @name is mutable and means different people on
         # two platforms
         return message.sender is not None and message.sender in self.config.admins
+
+
+def _worded(error: QueryError, language: str) -> str:
+    """A library error in the chat's language: its code is the catalogue's key."""
+    return say(error.code, language, **error.params)
 
 
 def _zone_named(name: str) -> ZoneInfo | None:

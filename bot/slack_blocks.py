@@ -24,8 +24,7 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_MESSAGE_TEXT = 12_000  # characters of block text in one message
-MAX_BUTTON_TEXT = 75
-MAX_BUTTON_VALUE = 2000
+MAX_BUTTON_TEXT = 75  # a value (≤ 2000) is `token:page`, far shorter
 
 Block = dict[str, Any]
 
@@ -73,14 +72,14 @@ def sections(mrkdwn: str) -> list[Block]:
 
 def digest_messages(digest: DailyDigest, language: str = "zh") -> list[dict[str, Any]]:
     """A daily digest as Slack messages (`chat.postMessage` payloads), in order."""
-    title = digest_title(digest, language)
+    title, zone = digest_title(digest, language), ZoneInfo(digest.timezone)
     blocks: list[Block] = [header(title)]
     if digest.kind != "day":
         blocks.append(_context(covers(digest, language)))
     for section in digest.sections:
         blocks.extend(sections(f"*{escape('【' + section_name(section.category, language) + '】')}*"))
         for item in section.items:
-            blocks.extend(sections(_item(item, language, digest.timezone)))
+            blocks.extend(sections(_item(item, language, zone)))
             if item.keywords:
                 blocks.append(_context(say("list_joiner", language).join(item.keywords)))
     if digest.titles:
@@ -96,7 +95,7 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str |
     """One page of results (5 hits: always one message), hits marked 【like this】 (marks
     that need no mrkdwn boundary next to CJK), with 上一页 / 下一页 and 分享到频道 buttons whose
     values carry only the search's token and a page."""
-    if page.page > page.pages:  # an old button, after the results shrank
+    if page.past_end:
         head = say("search_past_end", language, page=page.page, pages=page.pages)
     elif not page.hits:
         head = say("search_none", language, query=page.query.text)
@@ -109,11 +108,9 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str |
         meta = " · ".join(x for x in (a.source_name, shown_day(a.published, zone, a.date_only)) if x)
         blocks.extend(sections(f"{number}. *{title}*\n_{escape(meta)}_\n{escape(hit.snippet.marked())}"))
     buttons = []
-    if token is not None and (page.hits or page.page > page.pages):
-        if page.page > 1:
-            buttons.append(_button(say("page_previous", language), "page", f"{token}:{min(page.page - 1, page.pages)}"))
-        if page.page < page.pages:
-            buttons.append(_button(say("page_next", language), "page", f"{token}:{page.page + 1}"))
+    if token is not None and (page.hits or page.past_end):
+        buttons += [_button(say(key, language), "page", f"{token}:{target}") for key, target in
+                    (("page_previous", page.previous_page), ("page_next", page.next_page)) if target is not None]
         if page.hits:
             buttons.append(_button(say("share_to_channel", language), "share", f"{token}:{page.page}"))
     if buttons:
@@ -134,15 +131,15 @@ def _button(label: str, action: str, value: str) -> Block:
     # the action id names what a press does; the value is all the state it needs
     shown = label if len(label) <= MAX_BUTTON_TEXT else label[: MAX_BUTTON_TEXT - 1] + "…"
     return {"type": "button", "text": {"type": "plain_text", "text": shown}, "action_id": f"{action}:{value}",
-            "value": value[:MAX_BUTTON_VALUE]}
+            "value": value}
 
 
-def _item(item: DigestItem, language: str, zone: str) -> str:
+def _item(item: DigestItem, language: str, zone: ZoneInfo) -> str:
     title = link(item.url, item.title) if item.url else escape(item.title)
     lines = [f"*{title}*"]
     if item.also_reported:
         lines[0] += escape(say("digest_also_reported", language, count=item.also_reported))
-    meta = " · ".join(x for x in (item.source, shown_time(item.published, ZoneInfo(zone), item.date_only)) if x)
+    meta = " · ".join(x for x in (item.source, shown_time(item.published, zone, item.date_only)) if x)
     lines.append(f"_{escape(meta)}_")
     lines.extend(escape(sentence) for sentence in item.summary)
     return "\n".join(lines)
@@ -158,14 +155,13 @@ def _context(text: str) -> Block:
 
 
 def _safe_cut(text: str, most: int) -> int:
-    # a cut must not split an escape (`&amp;`) or a link (`<…|…>`)
+    # a cut must not split an escape (`&amp;`) or a link (`<…|…>`): it goes before either
     cut = most
-    amp, lt = text.rfind("&", 0, cut), text.rfind("<", 0, cut)
-    if amp != -1 and ";" not in text[amp:cut]:
-        cut = amp
-    if lt != -1 and ">" not in text[lt:cut] and lt > 0:
-        cut = min(cut, lt)
-    return cut if cut > 0 else most
+    for opener, closer in (("&", ";"), ("<", ">")):
+        start = text.rfind(opener, 0, cut)
+        if start > 0 and closer not in text[start:cut]:
+            cut = start
+    return cut
 
 
 def _pack(blocks: list[Block], title: str) -> list[dict[str, Any]]:

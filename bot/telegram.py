@@ -258,7 +258,6 @@ class TelegramAdapter:
         await query.edit_message_text(part.html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW,
                                       reply_markup=_keyboard(part, reply.search_token))
 
-
     async def _on_unknown_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
@@ -289,9 +288,8 @@ def _where(update: object) -> tuple[str | None, str | None]:
     chat = f"telegram:{update.effective_chat.id}" if update.effective_chat else None
     if update.callback_query is not None:
         return chat, "/search (page button)"
-    text = update.effective_message.text if update.effective_message else None
-    command = text.split()[0].split("@")[0] if text and text.startswith("/") else None
-    return chat, command
+    slash = parse_slash(update.effective_message.text or "") if update.effective_message else None
+    return chat, f"/{slash.name}" if slash else None
 
 
 def _seconds(exc: TelegramRetryAfter) -> float:

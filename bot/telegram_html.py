@@ -171,12 +171,9 @@ def reply_messages(reply: Reply) -> list[HtmlMessage]:
 
 
 def _search_reply(page: SearchPage, zone: ZoneInfo, language: str) -> HtmlMessage:
-    buttons = []
-    if page.page > 1:  # from beyond the end, back to the last page
-        buttons.append(PageButton(say("page_previous", language), min(page.page - 1, page.pages)))
-    if page.page < page.pages:
-        buttons.append(PageButton(say("page_next", language), page.page + 1))
-    if page.page > page.pages:  # an old button, after the results shrank
+    buttons = [PageButton(say(key, language), target) for key, target in
+               (("page_previous", page.previous_page), ("page_next", page.next_page)) if target is not None]
+    if page.past_end:
         text = text_piece(say("search_past_end", language, page=page.page, pages=page.pages)).html
     else:
         text = search_message(page, zone, language)

@@ -80,6 +80,21 @@ class SearchPage:
         return max(1, -(-self.total // self.limit))
 
     @property
+    def past_end(self) -> bool:
+        """True for a page beyond the last (an old button, after the results shrank)."""
+        return self.page > self.pages
+
+    @property
+    def previous_page(self) -> int | None:
+        """The page a "previous" button goes to (from beyond the end, the last); None on the first."""
+        return min(self.page - 1, self.pages) if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        """The page a "next" button goes to; None on the last."""
+        return self.page + 1 if self.page < self.pages else None
+
+    @property
     def capped(self) -> bool:
         """True when more articles had the words than a search ranks (the newest won)."""
         return self.matched > CANDIDATES

@@ -40,10 +40,6 @@ class RunningBot:
     adapter: TelegramAdapter
     runtime: Runtime | None = None
 
-    @property
-    def router(self) -> Router:
-        return self.adapter.router
-
 
 @asynccontextmanager
 async def running_bot(store: Store, api: FakeBotAPI, *, config: BotConfig | None = None,
