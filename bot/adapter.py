@@ -50,6 +50,7 @@ class Incoming:
     addressed_to_me: bool = True  # False: chatter in a group, a command for another bot
     chat_kind: str = "private"  # private, group, supergroup, channel
     chat_title: str | None = None
+    pages_by_command: bool = False  # True: no page buttons here, /more turns the page (the console)
 
     @property
     def sender(self) -> str | None:
@@ -102,6 +103,9 @@ class FailureKind(Enum):
     CHAT_GONE = "chat gone"  # a 403: the bot was blocked or kicked, or the chat deleted
     MOVED = "moved"  # the chat lives on under `new_ref` (a group became a supergroup)
     REJECTED = "rejected"  # a 400: the platform will never take this payload
+    # our credentials were refused (a revoked token, a missing scope): nothing is wrong with
+    # the chat, and no send of this platform can go until an operator acts
+    UNAUTHORIZED = "unauthorized"
 
 
 class SendFailure(Exception):

@@ -31,18 +31,25 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     reporter = ErrorReporter(config)  # the one reporter of the router, the adapters and the jobs
-    router = Router(store, config, reporter=reporter)
+    # Slack's commands are subcommands of one slash command: help shows `/news search …`
+    forms = {"slack": f"{config.slack_command} "} if config.slack_bot_token else {}
+    router = Router(store, config, reporter=reporter, command_forms=forms)
+    # routes are added before it starts; health is the runtime's, made below
+    front = HttpFront(config.webhook_listen, config.http_port, lambda: runtime.health()) if config.http_port else None
     adapters: dict[str, Adapter] = {}
     if config.telegram_token:
         from .telegram import TelegramAdapter  # imported only when used: it loads httpx and PTB
 
         adapters["telegram"] = TelegramAdapter(router, config, reporter=reporter)
+    if config.slack_bot_token:
+        from .slack import SlackAdapter  # imported only when used: it loads Bolt and the SDK
+
+        adapters["slack"] = SlackAdapter(router, config, front=front, reporter=reporter)
     if not adapters:
         adapters["console"] = ConsoleAdapter(router, stdin=stdin, stdout=stdout,
                                              on_eof=lambda: loop.call_soon_threadsafe(stop.set))
     reporter.attach(adapters, loop)
     runtime = Runtime(store, config, adapters, reporter=reporter)
-    front = HttpFront(config.webhook_listen, config.http_port, runtime.health) if config.http_port else None
     try:
         if front is not None:  # before the first poll, which may outlast the minute Heroku gives a web process to bind its port
             await front.start()

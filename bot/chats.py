@@ -169,3 +169,11 @@ def zone_of(chat: Chat, default: str) -> ZoneInfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return ZoneInfo(default)
+
+
+def deactivate_platform(store: Store, platform: str) -> int:
+    """Deactivate every chat of `platform` (the app was uninstalled); returns how many were on."""
+    with store.begin() as conn:
+        result = conn.execute(chats_table.update().where(chats_table.c.platform == platform,
+                                                         chats_table.c.active.is_(True)).values(active=False))
+    return result.rowcount

@@ -50,6 +50,16 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.
     )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="log every event")
     run_cmd.set_defaults(run=_run, log_level=logging.WARNING)
+    manifest_cmd = subcommands.add_parser(
+        "slack-manifest", help="print the Slack app manifest for this deployment",
+        description="Print the Slack app manifest (YAML) to create the app from: HTTP mode with the "
+        "bot's public address (--url), or Socket Mode (--socket). The slash command is SLACK_COMMAND "
+        "(default /news).",
+    )
+    mode = manifest_cmd.add_mutually_exclusive_group()
+    mode.add_argument("--url", help="the bot's public base address, e.g. https://news.example.com")
+    mode.add_argument("--socket", action="store_true", help="Socket Mode: no public address")
+    manifest_cmd.set_defaults(run=_slack_manifest)
     return parser, dict(subcommands.choices)
 
 
@@ -110,6 +120,16 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: its traceback through the masked log, then the one error line
         log.critical("digestbot stopped by an unexpected error", exc_info=True)
         raise DigestError(mask(describe("the bot", exc))) from None
+
+
+def _slack_manifest(args: argparse.Namespace) -> int:
+    from .slack_manifest import as_yaml, filled
+
+    if args.url is not None and not args.url.startswith("https://"):
+        raise DigestError(f"--url: Slack sends requests to https:// addresses only: {args.url!r}")
+    command = (os.environ.get("SLACK_COMMAND") or "").strip() or None
+    sys.stdout.write(as_yaml(filled(url=args.url, socket_mode=args.socket, command=command)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from digest.errors import DigestError
 from digest.settings import Settings
@@ -16,8 +18,14 @@ log = logging.getLogger(__name__)
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
 TELEGRAM_API = "https://api.telegram.org"
+SLACK_API = "https://slack.com/api/"
+DEFAULT_SLACK_COMMAND = "/news"  # some names are Slack's own (/search, /remind…)
+SLACK_HTTP_PORT = 3000  # where Slack's HTTP mode listens when no PORT is set (Bolt's default too)
 # Telegram user ids are numbers, Slack's U… or W… and capitals and digits
 _ADMIN_ID = re.compile(r"^(telegram:\d+|slack:[UW][A-Z0-9]+)$")
+# Slack's channel ids: public C…, private G… (older) or C…, direct messages D…
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_SLACK_COMMAND = re.compile(r"^/[a-z0-9_-]{1,31}$")  # Slack's rule: lower case, at most 32 with the slash
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _PORT_VARIABLES = ("PORT", "DIGESTBOT_HTTP_PORT")  # what Heroku-like platforms set, and ours
 _OLD_PORT_VARIABLE = "DIGESTBOT_HEALTH_PORT"  # deprecated: it named the port when it served /healthz only
@@ -47,11 +55,23 @@ class BotConfig:
     http_port: int | None = None  # the HTTP front's port (/healthz, Slack's events); None: no front
     error_chat: str | None = None  # `telegram:-100123`, or a bare id on the first chat platform
     start_retry_seconds: float = DEFAULT_START_RETRY_SECONDS  # how long an unreachable Bot API is retried
+    slack_bot_token: str | None = None  # xoxb-…: turns Slack on
+    slack_app_token: str | None = None  # xapp-…: Socket Mode; without it, HTTP mode at /slack/events
+    slack_signing_secret: str | None = None  # HTTP mode: what Slack signs its requests with
+    slack_api_base_url: str = SLACK_API  # used as given: a proxy's or a test's
+    slack_command: str = DEFAULT_SLACK_COMMAND
+    slack_channels: tuple[str, ...] = ()  # channel ids that get the digest without subscribing
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The credentials that must never reach a log line or a message."""
-        return tuple(s for s in (self.telegram_token, self.telegram_webhook_secret) if s)
+        return tuple(s for s in (self.telegram_token, self.telegram_webhook_secret, self.slack_bot_token,
+                                 self.slack_app_token, self.slack_signing_secret) if s)
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Slack over Socket Mode (an app token is set), not HTTP."""
+        return self.slack_app_token is not None
 
     @property
     def timezone(self) -> str:
@@ -68,6 +88,10 @@ class BotConfig:
         retry = env.get("DIGESTBOT_START_RETRY_SECONDS") or None
         if retry is not None and not _is_seconds(retry):
             raise DigestError(f"DIGESTBOT_START_RETRY_SECONDS: not a number of seconds: {retry!r}")
+        slack = _slack(env)
+        http_port = _http_port(env)
+        if slack.get("slack_bot_token") and not slack.get("slack_app_token") and http_port is None:
+            http_port = SLACK_HTTP_PORT  # HTTP mode needs a port for Slack to reach
         return cls(
             settings=Settings.from_env(env),
             digest_time=digest_time,
@@ -78,10 +102,46 @@ class BotConfig:
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             webhook_listen=env.get("DIGESTBOT_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
-            http_port=_http_port(env),
+            http_port=http_port,
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
+            **slack,
         )
+
+
+def _slack(env: Mapping[str, str]) -> dict[str, Any]:
+    """The SLACK_* variables, checked; empty when SLACK_BOT_TOKEN is not set (Slack is off)."""
+    token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+    if not token:
+        return {}
+    oauth = [name for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if env.get(name)]
+    if oauth:
+        # Bolt reads them itself and switches to the OAuth flow, dropping the bot token
+        raise DigestError(f"{' and '.join(oauth)} set: digestbot runs one workspace with SLACK_BOT_TOKEN, and "
+                          "Bolt would switch to multi-workspace OAuth and ignore the token; unset them")
+    app_token = (env.get("SLACK_APP_TOKEN") or "").strip() or None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise DigestError("SLACK_APP_TOKEN: not an app-level token (they start with xapp-; "
+                          "create one under Basic Information > App-Level Tokens, scope connections:write)")
+    secret = (env.get("SLACK_SIGNING_SECRET") or "").strip() or None
+    if app_token is None and secret is None:
+        raise DigestError("SLACK_SIGNING_SECRET is not set: Slack's HTTP mode needs it to check that requests "
+                          "come from Slack (Basic Information > App Credentials); or set SLACK_APP_TOKEN for "
+                          "Socket Mode")
+    base = (env.get("SLACK_API_BASE_URL") or SLACK_API).strip()
+    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
+        raise DigestError(f"SLACK_API_BASE_URL: not an http(s) URL: {base!r}")
+    command = (env.get("SLACK_COMMAND") or DEFAULT_SLACK_COMMAND).strip()
+    if not _SLACK_COMMAND.match(command):
+        raise DigestError(f"SLACK_COMMAND: {command!r} is not a slash command (a slash, then at most 31 "
+                          "lower-case letters, digits, - or _)")
+    channels = tuple(_list(env.get("SLACK_CHANNELS")))
+    bad = [c for c in channels if not _SLACK_CHANNEL.match(c)]
+    if bad:
+        raise DigestError(f"SLACK_CHANNELS: {', '.join(map(repr, bad))} not a channel id (C0123ABCD: the "
+                          "channel's details, at the bottom; a #name is not one)")
+    return {"slack_bot_token": token, "slack_app_token": app_token, "slack_signing_secret": secret,
+            "slack_api_base_url": base, "slack_command": command, "slack_channels": channels}
 
 
 def _admins(raw: str | None) -> frozenset[str]:

@@ -104,7 +104,7 @@ class ConsoleAdapter:
         else:
             reply = self.router.handle(Incoming(
                 self.platform, CHAT, "console", slash.name if slash else None, slash.argument if slash else "",
-                chat_title="console",
+                chat_title="console", pages_by_command=True,
             ))
         if reply is None:
             return

@@ -38,6 +38,8 @@ DELIVERY_CONCURRENCY = 4  # sends in flight at once, all platforms together
 MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 6 hours
 FIRST_RETRY = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
+# while a platform refuses our credentials, one part tries again this often; the rest wait
+UNAUTHORIZED_RECHECK = timedelta(minutes=1)
 MAX_CLAIM = 200  # parts claimed at once, at the most, whatever the platform's pace
 _SENT, _NEXT, _STOP = "sent", "next", "stop"  # a part's outcome: sent; not sent, the next may go; stop here
 
@@ -46,6 +48,7 @@ class Action(Enum):
     """What delivery does after a failed send."""
 
     WAIT = "wait"  # pause the platform for `delay`, then send the part again; not a failed try
+    SUSPEND = "suspend the platform"  # like WAIT, for a platform that refuses us: chats and parts untouched
     RETRY = "retry"  # send the part again after `delay`; a failed try
     GIVE_UP_PART = "give up the part"  # the platform will never take it; the chat's next parts go on
     GIVE_UP_CHAT = "give up the chat's parts"  # every pending part of the chat
@@ -78,6 +81,8 @@ def decide(kind: FailureKind, attempts: int, retry_after: float | None = None) -
         if attempts >= MAX_ATTEMPTS:
             return Decision(Action.GIVE_UP_CHAT)
         return Decision(Action.RETRY, retry_delay(attempts))
+    if kind is FailureKind.UNAUTHORIZED:
+        return Decision(Action.SUSPEND, UNAUTHORIZED_RECHECK)
     if kind is FailureKind.CHAT_GONE:
         return Decision(Action.DEACTIVATE)
     if kind is FailureKind.MOVED:
@@ -115,6 +120,7 @@ class Delivery:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.pacers = {name: Pacer(adapter.pacing, monotonic) for name, adapter in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)  # made anew by each drain, on its own event loop
+        self._suspended: dict[str, str] = {}  # platform -> why it refuses us, while it does
         self._draining = asyncio.Lock()
 
     async def drain(self) -> int:
@@ -194,6 +200,8 @@ class Delivery:
             if result is None:
                 return chat, _STOP  # handed back until its platform's pause ends
             if isinstance(result, str):
+                if self._suspended.pop(platform, None) is not None:
+                    log.warning("delivery (%s): sending again", platform)
                 lease.held.discard(part.id)
                 await asyncio.to_thread(outbox.mark_sent, self.store, part.id, result, self.clock())
                 return chat, _SENT
@@ -201,6 +209,13 @@ class Delivery:
             action, reason = decision.action, str(result)
             if action is Action.WAIT:
                 log.warning("%s: 429, retry after %g s", where, decision.delay.total_seconds())
+                pacer.pause(decision.delay.total_seconds())
+                continue
+            if action is Action.SUSPEND:
+                if platform not in self._suspended:  # one line when it begins, one when it ends
+                    log.error("delivery (%s): the platform refuses our credentials (%s); every part waits, "
+                              "one is tried every %d s", platform, reason, decision.delay.total_seconds())
+                self._suspended[platform] = reason
                 pacer.pause(decision.delay.total_seconds())
                 continue
             if action is Action.MOVE:
@@ -235,8 +250,10 @@ class Delivery:
         while True:
             wait = pacer.delay(chat.chat_ref, chat.kind)
             if wait > self.lease.total_seconds():  # holding it would hold up the whole claim
-                log.info("chat %s:%s: part %d held %.0f s (its platform asked to wait)", chat.platform,
-                         chat.chat_ref, part.part, wait)
+                # one line per part only when the cause was not logged already (a suspended platform)
+                log.log(logging.DEBUG if adapter.platform in self._suspended else logging.INFO,
+                        "chat %s:%s: part %d held %.0f s (its platform asked to wait)", chat.platform,
+                        chat.chat_ref, part.part, wait)
                 lease.held.discard(part.id)
                 await asyncio.to_thread(outbox.hold_until, self.store, part.id,
                                         self.clock() + timedelta(seconds=wait))

@@ -9,7 +9,7 @@ unexpected error a polite one (and a log line).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from dataclasses import replace
 from datetime import date, datetime, timezone
@@ -42,8 +42,10 @@ class Router:
     """Answers commands from the store; `handle` for messages, `search_page` for paging."""
 
     def __init__(self, store: Store, config: BotConfig, *, clock: Callable[[], datetime] | None = None,
-                 reporter: ErrorReporter | None = None) -> None:
+                 reporter: ErrorReporter | None = None, command_forms: Mapping[str, str] | None = None) -> None:
         self.store = store
+        # how each platform spells a command before its name, where it is not `/` (Slack: `/news `)
+        self.command_forms = dict(command_forms or {})
         self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         self.config = config
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -69,12 +71,12 @@ class Router:
             return self._say(chat, "not_command")
         command = self._commands.get(message.command)
         if command is None:
-            return self._say(chat, "unknown", command="/" + message.command)
+            return self._say(chat, "unknown", command=self._form(chat) + message.command)
         try:
             return command(chat, message, message.argument)
         except Exception as exc:  # a bug must cost one reply, not the bot
             self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}",
-                                 command="/" + message.command)
+                                 command=self._form(chat) + message.command)
             return self._say(chat, "error")
 
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
@@ -85,13 +87,19 @@ class Router:
             return self._say(chat, "search_expired")
         return self._run_search(chat, text, page, token)
 
+    def notice(self, platform: str, chat_ref: str, key: str, **values: object) -> Reply:
+        """The catalogue's text `key` for a chat, in its language: what an adapter says of its
+        own accord (Slack's "invite me first")."""
+        return self._say(chat_store.ensure_chat(self.store, platform, chat_ref), key, **values)
+
     # -- commands ----------------------------------------------------------------------
 
     def _start(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        return self._reply(chat, say("welcome", chat.language) + say("help", chat.language))
+        return self._reply(chat, say("welcome", chat.language) + self._help(chat, message, argument).text)
 
     def _help(self, chat: Chat, message: Incoming, argument: str) -> Reply:
-        return self._say(chat, "help")
+        more = say("help_more", chat.language) if message.pages_by_command else ""
+        return self._say(chat, "help", more=more)
 
     def _search(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
@@ -217,8 +225,11 @@ class Router:
         return Reply(text, chat.language, self._zone(chat), **content)
 
     def _say(self, chat: Chat, key: str, **values: object) -> Reply:
-        """The catalogue's text `key`, in the chat's language."""
-        return self._reply(chat, say(key, chat.language, **values))
+        """The catalogue's text `key`, in the chat's language, its commands as the chat's platform spells them."""
+        return self._reply(chat, say(key, chat.language, commands=self._form(chat), **values))
+
+    def _form(self, chat: Chat) -> str:
+        return self.command_forms.get(chat.platform, "/")
 
     def _describe(self, wanted: DigestFilter, language: str) -> str:
         # in words, not the filter syntax: "分类：科技；来源：每经网；关键词：比特币；排除：广告"

@@ -1,4 +1,4 @@
-"""Slack Block Kit: digests as messages within Slack's limits (issue 10, the renderer first).
+"""Slack Block Kit: replies, search pages and digests as messages within Slack's limits.
 
 Slack's mrkdwn needs `&`, `<` and `>` escaped, and `|` kept out of a link's label; every
 length is counted after escaping. A message holds at most 50 blocks and, here, 12,000
@@ -11,14 +11,18 @@ never the stories' titles, and link unfurling off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from digest.compose import DailyDigest, DigestItem
 from digest.dates import shown_day, shown_time
-from digest.search import SearchPage
 from digest.messages import say
 from digest.plaintext import covers, digest_title, section_name
+from digest.search import SearchPage
+from digest.store import StoredArticle
+
+from .adapter import Reply
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -91,6 +95,42 @@ def digest_messages(digest: DailyDigest, language: str = "zh") -> list[dict[str,
     return _pack(blocks, title)
 
 
+def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+    """A reply as the messages to send, in its language and zone: a page of results (one
+    message, with its buttons), a digest, the newest articles, or text."""
+    if reply.search is not None:
+        return [search_message(reply.search, reply.zone, reply.language, reply.search_token)]
+    if reply.digest is not None:
+        return digest_messages(reply.digest, reply.language)
+    if reply.articles:
+        return _pack(latest_blocks(reply.articles, reply.zone), say("command_latest", reply.language))
+    return _pack(sections(escape(reply.text)), _fallback(reply.text))
+
+
+def latest_blocks(articles: Sequence[StoredArticle], zone: ZoneInfo) -> list[Block]:
+    """The newest articles (/latest): each one's title, linked when it has a URL, its
+    source and time, and the first sentence of its summary."""
+    blocks: list[Block] = []
+    for number, a in enumerate(articles, 1):
+        title = link(a.url, a.title) if a.url else escape(a.title)  # never a path on disk
+        meta = " · ".join(x for x in (a.source_name, shown_time(a.published, zone, a.date_only)) if x)
+        lines = [f"{number}. *{title}*", f"_{escape(meta)}_"] + [escape(s) for s in a.summary[:1]]
+        blocks.extend(sections("\n".join(lines)))
+    return blocks
+
+
+def shared_message(page: SearchPage, zone: ZoneInfo, language: str, user: str) -> dict[str, Any]:
+    """A page of results posted in the channel for everyone (the share button): no buttons,
+    and who shared it (`user` is a Slack user id)."""
+    message = search_message(page, zone, language, None)
+    mention = f"<@{user}>" if user.isalnum() else escape(user)
+    # the mention is mrkdwn, the catalogue's words around it are escaped
+    words = say("search_shared", language, user="\x00").split("\x00")
+    message["blocks"].append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": mention.join(escape(w) for w in words)}]})
+    return message
+
+
 def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str | None) -> dict[str, Any]:
     """One page of results (5 hits: always one message), hits marked 【like this】 (marks
     that need no mrkdwn boundary next to CJK), with 上一页 / 下一页 and 分享到频道 buttons whose
@@ -115,7 +155,7 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str |
             buttons.append(_button(say("share_to_channel", language), "share", f"{token}:{page.page}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    return {"text": head, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    return {"text": escape(head), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
 
 
 def block_text_length(block: Block) -> int:
@@ -143,6 +183,12 @@ def _item(item: DigestItem, language: str, zone: ZoneInfo) -> str:
     lines.append(f"_{escape(meta)}_")
     lines.extend(escape(sentence) for sentence in item.summary)
     return "\n".join(lines)
+
+
+def _fallback(text: str) -> str:
+    # the notification's text: the reply's first line, short
+    first = text.strip().split("\n", 1)[0]
+    return first if len(first) <= MAX_HEADER else first[: MAX_HEADER - 1] + "…"
 
 
 def _section(text: str) -> Block:
@@ -176,7 +222,7 @@ def _pack(blocks: list[Block], title: str) -> list[dict[str, Any]]:
         size += length
     total = len(messages)
     return [
-        {"text": title if total == 1 else f"{title} ({n}/{total})", "blocks": part,
+        {"text": escape(title if total == 1 else f"{title} ({n}/{total})"), "blocks": part,
          "unfurl_links": False, "unfurl_media": False}
         for n, part in enumerate(messages, 1)
     ]

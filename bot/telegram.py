@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -34,11 +33,11 @@ from .adapter import FailureKind, Incoming, PacingLimits, SendFailure, parse_sla
 from .config import BotConfig
 from .errors import ErrorReporter
 from .router import Router
+from .startup import Failure, retrying
 from .telegram_html import HtmlMessage, digest_messages, reply_messages
 
 log = logging.getLogger(__name__)
 
-_MAX_BACKOFF = 30.0  # seconds between two tries to reach the Bot API at start, at the most
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
@@ -139,8 +138,10 @@ class TelegramAdapter:
                               new_ref=str(exc.new_chat_id)) from exc
         except TelegramError as exc:
             self._last_error = str(exc)
-            # a 400 refuses this payload for good; anything else (network, 5xx, 401) may heal
-            kind = FailureKind.REJECTED if isinstance(exc, BadRequest) else FailureKind.TRANSIENT
+            # a 400 refuses this payload for good, a 401 every payload until the token is fixed;
+            # anything else (network, 5xx) may heal
+            kind = (FailureKind.REJECTED if isinstance(exc, BadRequest) else
+                    FailureKind.UNAUTHORIZED if isinstance(exc, InvalidToken) else FailureKind.TRANSIENT)
             raise SendFailure(kind, str(exc)) from exc
         return str(message.message_id)
 
@@ -161,30 +162,16 @@ class TelegramAdapter:
             await app.bot.delete_webhook()
 
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
-        """Run `step`; while the Bot API is unreachable, answers 5xx or asks to wait, try
-        again with a growing pause for DIGESTBOT_START_RETRY_SECONDS. A rejected token, or
-        anything else the server refused, is final at once."""
-        budget = self.config.start_retry_seconds
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await step()
-                return
-            except TelegramRetryAfter as exc:
-                pause, reason = _seconds(exc), "asked to wait (429)"
-            except TelegramError as exc:
-                if not _may_heal(exc):
-                    raise DigestError(f"telegram: {self._api_failure(exc)}") from None
-                pause, reason = min(2.0 ** (attempt - 1), _MAX_BACKOFF), self._api_failure(exc)
-            spent = time.monotonic() - started
-            if spent >= budget:
-                raise DigestError(f"telegram: {reason}; gave up after {attempt} attempt(s) in {spent:.0f} s "
-                                  f"(DIGESTBOT_START_RETRY_SECONDS={budget:g})") from None
-            pause = min(pause, budget - spent)  # the last try comes when the budget ends
-            log.warning("telegram: %s; attempt %d failed, next in %.1f s", reason, attempt, pause)
-            await asyncio.sleep(pause)
+        """Run `step`, again while the Bot API is unreachable, answers 5xx or asks to wait
+        (for DIGESTBOT_START_RETRY_SECONDS); a rejected token is final at once."""
+        await retrying(self.platform, step, self._start_failure, self.config.start_retry_seconds)
+
+    def _start_failure(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, TelegramRetryAfter):
+            return Failure("asked to wait (429)", _seconds(exc))
+        if isinstance(exc, TelegramError):
+            return Failure(self._api_failure(exc), 0.0 if _may_heal(exc) else None)
+        return None
 
     def _api_failure(self, exc: TelegramError) -> str:
         """What went wrong talking to the Bot API, in words an operator can act on (no token)."""

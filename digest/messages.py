@@ -8,6 +8,7 @@ in the library so that `digest.plaintext` can print in either language without `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": (
             "可用命令：\n"
             "/search 关键词 — 搜索新闻（可加 source:来源 cat:分类 since:7d）\n"
-            "/more — 搜索结果的下一页（控制台；Telegram 用按钮）\n"
+            "{more}"
             "/latest [n] — 最新 n 篇\n"
             "/digest [日期] — 自上次摘要以来的新文章（或某一天的文章）\n"
             "/subscribe [分类, 来源, 关键词, !排除词] — 订阅每日摘要\n"
@@ -39,7 +40,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "Commands:\n"
             "/search words — search the news (filters: source:NAME cat:CATEGORY since:7d)\n"
-            "/more — the next page of a search (console; Telegram has buttons)\n"
+            "{more}"
             "/latest [n] — the n newest articles\n"
             "/digest [date] — what is new since the last digest (or a day's articles)\n"
             "/subscribe [categories, sources, keywords, !excluded] — get the daily digest\n"
@@ -51,6 +52,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/stats — statistics (admins)"
         ),
     },
+    # the help's line for /more, where pages are not turned with buttons (the console)
+    "help_more": {"zh": "/more — 搜索结果的下一页\n", "en": "/more — the next page of a search\n"},
     "unknown": {"zh": "未知命令 {command}。发送 /help 查看可用命令。", "en": "Unknown command {command}. Send /help for the list."},
     "not_command": {"zh": "请发送命令，例如 /search {example}。发送 /help 查看全部命令。", "en": "Send a command, e.g. /search {example}. /help lists them."},
     "search_usage": {"zh": "用法：/search 关键词，例如 /search {example}", "en": "Usage: /search words, e.g. /search {example}"},
@@ -66,6 +69,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "more_buttons": {"zh": "翻页请点搜索结果下方的“上一页”“下一页”按钮。",
                      "en": "To page, press Previous / Next under the search results."},
     "share_to_channel": {"zh": "分享到频道", "en": "Share in channel"},
+    "search_shared": {"zh": "{user} 分享了搜索结果", "en": "{user} shared these results"},
+    # Slack: a private channel the app is not in cannot get its digest
+    "invite_first": {"zh": "我还不在这个私有频道里：请先用 /invite @{bot} 邀请我，再订阅。",
+                     "en": "I am not in this private channel yet: /invite @{bot} first, then subscribe."},
     "page_previous": {"zh": "上一页", "en": "Previous"},
     "page_next": {"zh": "下一页", "en": "Next"},
     "search_expired": {"zh": "这次搜索已过期，请重新搜索。", "en": "That search has expired; please search again."},
@@ -185,11 +192,22 @@ _TEXTS: dict[str, dict[str, str]] = {
 
 def say(key: str, language: str, **values: object) -> str:
     """The text `key` in `language` (Chinese when unknown), filled with `values` (and
-    the `EXAMPLES` a text may show)."""
+    the `EXAMPLES` a text may show). A `commands` value is how the platform spells a
+    command before its name: the texts say `/search`, Slack's is `/news search`."""
+    commands = str(values.pop("commands", "/"))
     texts = _TEXTS[key]
-    return texts.get(language, texts["zh"]).format(**{**EXAMPLES, **values})
+    template = texts.get(language, texts["zh"])
+    if commands != "/":  # before the values go in: what a user typed is never rewritten
+        template = _COMMAND_IN_TEXT.sub(lambda m: commands + m.group(1), template)
+    return template.format(**{**EXAMPLES, **values})
 
 
 def keys() -> list[str]:
     """Every key of the catalogue, for tests that check each has both languages."""
     return list(_TEXTS)
+
+
+# a command named in a text: `/search` after a space or at the start, not inside a path or URL
+_COMMAND_IN_TEXT = re.compile(
+    r"(?<![\w/:.])/(" + "|".join(sorted([k.removeprefix("command_") for k in _TEXTS if k.startswith("command_")]
+                                        + ["more"], key=len, reverse=True)) + r")\b")

@@ -205,3 +205,13 @@ search_pages = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),  # pruned by expiry
 )
+
+# Events a chat platform delivered, by its id: Slack sends an event again when it saw no
+# answer within 3 s, perhaps to another process, and each must be answered once.
+seen_events = sa.Table(
+    "seen_events",
+    metadata,
+    sa.Column("platform", sa.String(16), primary_key=True),
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False, index=True),  # pruned after a day
+)

@@ -29,12 +29,12 @@ LIBRARY_COMMANDS = ["summarize", "ingest", "search", "digest", "sources"]
 
 def _listed(help_text: str) -> list[str]:
     """The commands a `--help` lists, each on a line of its own under "commands:"."""
-    return re.findall(r"^    (\w+)(?: |$)", help_text.split("commands:", 1)[1], flags=re.MULTILINE)
+    return re.findall(r"^    ([\w-]+)(?: |$)", help_text.split("commands:", 1)[1], flags=re.MULTILINE)
 
 
-def test_digestbot_has_the_librarys_commands_then_run() -> None:
-    assert list(cli.commands()) == [*LIBRARY_COMMANDS, "run"]
-    assert _listed(cli.build_parser().format_help()) == [*LIBRARY_COMMANDS, "run"]
+def test_digestbot_has_the_librarys_commands_then_the_bots() -> None:
+    assert list(cli.commands()) == [*LIBRARY_COMMANDS, "run", "slack-manifest"]
+    assert _listed(cli.build_parser().format_help()) == [*LIBRARY_COMMANDS, "run", "slack-manifest"]
 
 
 def test_python_m_digest_has_the_librarys_commands_and_no_run(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from bot.adapter import FailureKind, PacingLimits, SendFailure
 from bot.chats import Chat
 from bot.config import BotConfig
 from bot.console import ConsoleAdapter
-from bot.delivery import (DELIVERY_CONCURRENCY, MAX_ATTEMPTS, MAX_CLAIM, Action, Decision, Delivery, claim_size,
+from bot.delivery import (DELIVERY_CONCURRENCY, MAX_ATTEMPTS, MAX_CLAIM, UNAUTHORIZED_RECHECK, Action, Decision, Delivery, claim_size,
                           decide, retry_delay)
 from bot.errors import ErrorReporter
 from bot.router import Router
@@ -56,6 +56,9 @@ TABLE = [
     (MOVED, MAX_ATTEMPTS, None, Decision(Action.MOVE)),
     (REJECTED, 1, None, Decision(Action.GIVE_UP_PART)),  # a 400 is not tried twelve times
     (REJECTED, MAX_ATTEMPTS, None, Decision(Action.GIVE_UP_PART)),
+    # a refused token says nothing of the chat: nothing is given up, however long it lasts
+    (FailureKind.UNAUTHORIZED, 1, None, Decision(Action.SUSPEND, UNAUTHORIZED_RECHECK)),
+    (FailureKind.UNAUTHORIZED, MAX_ATTEMPTS + 5, 3.0, Decision(Action.SUSPEND, UNAUTHORIZED_RECHECK)),
 ]
 
 
@@ -287,6 +290,28 @@ def test_a_429_pauses_its_own_platform_only_and_is_no_failed_try(store: Store) -
     assert [r.attempts for r in rows] == [0, 0] and rows[0].lease_until == T0 + 100 * S
     clock.now = T0 + 100 * S
     assert _run(delivery.drain) == 2 and slow.texts("x") == ["x 0.0", "x 0.1"]
+
+
+def test_refused_credentials_hold_every_part_and_deactivate_nothing(store: Store, caplog) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    down, other = Platform("down"), Platform("other")
+    chats = [_queue(store, "down", ref) for ref in ("x", "y", "z")]
+    _queue(store, "other", "a")
+    for ref in ("x", "y", "z"):  # a revoked token: every send of the platform is refused
+        down.failures[ref] = [SendFailure(FailureKind.UNAUTHORIZED, "invalid_auth") for _ in range(10)]
+    delivery = _delivery(store, [down, other], clock)
+    for step in range(2):  # the first drain, and the one when the platform is tried again
+        clock.now = T0 + step * UNAUTHORIZED_RECHECK
+        assert _run(delivery.drain) == (1 if step == 0 else 0) and other.texts("a")  # the other platform goes on
+        rows = [row for chat in chats for row in _rows(store, chat)]
+        assert {(r.status, r.attempts) for r in rows} == {(outbox.PENDING, 0)}  # nothing counted, nothing lost
+        assert all(chat_store.get_chat(store, chat.id).active for chat in chats)  # type: ignore[union-attr]
+        assert down.tries and len(down.tries) <= 3 * (step + 1) and not down.received
+    down.failures.clear()  # the operator fixed the token
+    clock.now = T0 + 2 * UNAUTHORIZED_RECHECK
+    assert _run(delivery.drain) == 3 and sorted(ref for ref, _ in down.received) == ["x", "y", "z"]
+    refused = [r for r in caplog.records if "refuses our credentials" in r.getMessage()]
+    assert len(refused) == 1 and any("sending again" in r.getMessage() for r in caplog.records)
 
 
 def test_a_short_429_is_waited_out_within_the_drain(store: Store) -> None:

@@ -303,5 +303,5 @@ def _any_values() -> dict[str, object]:
     names = ("command", "reason", "pages", "total", "page", "query", "since", "date", "most", "time", "tz",
              "filter", "state", "items", "articles", "near", "sources", "failing", "chats", "subscribed", "sent",
              "value", "matched", "candidates", "day", "title", "zone", "start", "end", "count", "source",
-             "headings", "keywords", "url", "path", "word")
+             "headings", "keywords", "url", "path", "word", "more", "user", "bot")
     return {n: "1" for n in names}
