@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +27,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -126,7 +129,7 @@ class SlackAdapter:
             logger=_bolt_logger(),
             # no token on Bolt's client: each request gets the one `authorize` gives
             client=AsyncWebClient(base_url=base, timeout=SEND_TIMEOUT, retry_handlers=[]),
-            authorize=self._authorize,
+            authorize=self._authorizer(),
             signing_secret=config.slack_signing_secret or "",
             # Socket Mode's envelopes come over our own authenticated connection, unsigned
             request_verification_enabled=not config.slack_socket_mode,
@@ -206,9 +209,13 @@ class SlackAdapter:
         self._auth = AuthorizeResult.from_auth_test_response(auth_test_response=response,
                                                              bot_token=self.config.slack_bot_token)
 
-    async def _authorize(self, **_: Any) -> AuthorizeResult:
-        assert self._auth is not None  # requests are served only after start's auth.test
-        return self._auth
+    def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        # a plain function: Bolt passes what the signature names, and a method's names `self`
+        async def authorize(team_id: str | None) -> AuthorizeResult:
+            assert self._auth is not None  # requests are served only after start's auth.test
+            return self._auth
+
+        return authorize
 
     async def _connect_socket(self) -> None:
         # the URL first, here: the SDK's own connect retries a refused app token for ever
@@ -290,7 +297,7 @@ class SlackAdapter:
     async def _on_http(self, request: web.Request) -> web.StreamResponse:
         if self._auth is None:  # the front serves before the adapters start; Slack retries a 503
             return web.Response(status=503, text="starting")
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        response = await self.app.async_dispatch(_bolt_request(await to_bolt_request(request)))
         return await to_aiohttp_response(response)
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any],
@@ -429,6 +436,18 @@ class SlackAdapter:
 
     def _bot_name(self) -> str:
         return (self._auth.user if self._auth is not None else None) or "digestbot"
+
+
+def _bolt_request(request: AsyncBoltRequest) -> AsyncBoltRequest:
+    """The request with its form read right: Bolt 1.30 takes any form body holding the
+    word "payload" for a button press (`/news search payload` would arrive empty)."""
+    if request.body or not request.raw_body or request.raw_body.lstrip().startswith("{"):
+        return request
+    form = dict(parse_qsl(request.raw_body, keep_blank_values=True))
+    if "payload" not in form:
+        request.body = form
+        request.context = build_async_context(AsyncBoltContext({}), form)
+    return request
 
 
 def _error(exc: SlackApiError) -> str:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from digest.store import Store
 from tests.support import fake_telegram
 from tests.support.builders import CORPUS_POSTS
+from tests.support.fake_slack import FakeSlack, serve_slack
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.feeds import FeedServer, serve_feeds
 
@@ -68,6 +69,22 @@ def api() -> Iterator[FakeBotAPI]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+# -- the fake Slack on 127.0.0.1 --------------------------------------------------------
+
+PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    """A started fake Slack (Web API, response URLs, Socket Mode); its `base_url` is
+    SLACK_API_BASE_URL. The proxy variables are cleared: slack-sdk sends even 127.0.0.1
+    through a proxy it finds in the environment (it ignores NO_PROXY)."""
+    for name in PROXIES:
+        monkeypatch.delenv(name, raising=False)
+    with serve_slack() as fake:
+        yield fake
 
 
 # -- a feed server on 127.0.0.1 ---------------------------------------------------------

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -51,16 +50,9 @@ PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"
 
 @pytest.fixture(autouse=True)
 def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack-sdk sends even 127.0.0.1 through a proxy it finds in the environment (it ignores NO_PROXY)."""
+    """Also for the tests here that talk to the fake without the `slack` fixture."""
     for name in PROXIES:
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """A started fake."""
-    with serve_slack() as fake:
-        yield fake
 
 
 def client(slack: FakeSlack, token: str = BOT_TOKEN, **kwargs: Any) -> AsyncWebClient:
