@@ -2,11 +2,14 @@
 
 Injected clocks hide what the real scheduler does (a job added paused never runs, and no
 clock-driven test notices). Here two bots run side by side, as an operator starts them:
-one on Telegram (the fake Bot API on 127.0.0.1), one on the console. Telegram: a post
+one on Telegram and Slack at once (the fake Bot API and the fake Slack on 127.0.0.1, Slack
+in HTTP mode on the bot's port), one on the console. Telegram: a post
 dropped into the source folder is ingested by the poll job and shows in /digest; the chat
 then sets its digest time with /time, a few seconds ahead; that digest fails once (a 500)
 and is retried and delivered by the drain job; /healthz shows every job run and scheduled; commands are still answered;
-SIGTERM stops it with 0. The console: a day with nothing new passes its digest time (an
+SIGTERM stops it with 0. A Slack channel subscribes with a signed `/news subscribe`, sets
+the same time, gets the same digest after a failed first post (a 500), and is answered
+after it. The console: a day with nothing new passes its digest time (an
 empty digest is recorded, nothing sent), it still answers, and the end of input ends it
 with 0.
 """
@@ -27,7 +30,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from tests.support import fake_telegram
+from tests.support import fake_slack, fake_telegram
+from tests.support.fake_slack import FakeSlack
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.builders import ROOT, SEEDS, write_post
 
@@ -65,7 +69,7 @@ class Bot:
 
 
 def _collect(stream: object, into: list[str]) -> None:
-    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+    for line in iter(stream.readline, ""):
         into.append(line)
 
 
@@ -107,7 +111,24 @@ def _health(port: int) -> dict[str, object]:
         return json.loads(exc.read())
 
 
-def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tmp_path: Path) -> None:
+def _slack_command(port: int, slack: FakeSlack, text: str) -> str:
+    """`/news <text>` in channel C0LIVE, signed, to the bot's /slack/events; the answer's body as JSON."""
+    url = slack.new_response_url("C0LIVE")
+    body = fake_slack.slash_command_body(text=text, response_url=url, channel_id="C0LIVE")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                                              **fake_slack.sign(body)})
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10) as response:
+        assert response.status == 200
+    return json.dumps(slack.wait_responses(url, timeout=WAIT)[0].body, ensure_ascii=False)
+
+
+def _slack_digests(slack: FakeSlack) -> list[fake_slack.Call]:
+    return [c for c in slack.sent("chat.postMessage", "C0LIVE") if "每日摘要" in str(c.params.get("text"))]
+
+
+def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, slack: FakeSlack,
+                                                              tmp_path: Path) -> None:
     posts = tmp_path / "posts"
     now = datetime.now(timezone.utc)
     write_post(posts, "first.md", "<p>港口集装箱吞吐量本月继续增长，航运企业增开航线。</p>", title="港口吞吐量继续增长",
@@ -115,7 +136,9 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
     port = _free_port()
     telegram = Bot(_env(tmp_path, "tg", TELEGRAM_BOT_TOKEN=fake_telegram.TOKEN,
                         TELEGRAM_API_BASE_URL=api.base_url, DIGESTBOT_SOURCES=str(posts),
-                        DIGESTBOT_DIGEST_TIME=_digest_time(now, at_least=3 * 3600), DIGESTBOT_HTTP_PORT=str(port)))
+                        DIGESTBOT_DIGEST_TIME=_digest_time(now, at_least=3 * 3600), DIGESTBOT_HTTP_PORT=str(port),
+                        SLACK_BOT_TOKEN=fake_slack.BOT_TOKEN, SLACK_SIGNING_SECRET=fake_slack.SIGNING_SECRET,
+                        SLACK_API_BASE_URL=slack.base_url, DIGESTBOT_WEBHOOK_LISTEN="127.0.0.1"))
     # after the console subscribed at start: a day with nothing new reaches its digest time
     console = Bot(_env(tmp_path, "console", DIGESTBOT_SOURCES=str(SEEDS),
                        DIGESTBOT_DIGEST_TIME=_digest_time(now, at_least=60)), stdin=True)
@@ -123,6 +146,7 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
         until(lambda: api.sent(method="getUpdates"), "the Telegram bot polls for updates")
         api.push_message(100, "/subscribe")
         until(lambda: any("已订阅" in c.params["text"] for c in api.sent(100)), "/subscribe confirmed")
+        assert "已订阅" in _slack_command(port, slack, "subscribe")
 
         # a new post dropped into the folder is picked up by the poll job (a minute after
         # start), and shows in /digest before the digest's time
@@ -141,12 +165,26 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
         api.push_message(100, f"/time {at}")
         until(lambda: f"摘要将在每天 {at}" in api.sent(100)[-1].params["text"], "/time confirmed")
         api.fail_next(100, 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+        assert f"摘要将在每天 {at}" in _slack_command(port, slack, f"time {at}")
+        slack.fail_next("C0LIVE", error="internal_error", status=500, method="chat.postMessage")
         until(lambda: [c for c in api.sent(100) if "每日摘要" in c.params["text"]][1:],
               "the digest delivered after a failed attempt")
         time.sleep(3)  # a second delivery would come within a drain or two
         attempts = [c for c in api.sent(100) if "每日摘要" in c.params["text"]]  # the 500, then the delivery
         assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 25  # retried by the drain job, later
         assert "港口吞吐量继续增长" in attempts[1].params["text"] and "银行下调存款利率" in attempts[1].params["text"]
+
+        # the Slack channel's digest: the same stories, after its failed first post
+        until(lambda: [c for c in _slack_digests(slack) if c.outcome == "ok"],
+              "the Slack digest delivered after a failed attempt")
+        time.sleep(3)
+        posted = _slack_digests(slack)
+        assert [c.outcome for c in posted] == ["internal_error", "ok"]
+        assert posted[1].at - posted[0].at >= 25
+        shown = json.dumps(posted[1].params, ensure_ascii=False)
+        assert "港口吞吐量继续增长" in shown and "银行下调存款利率" in shown
+        assert "银行下调存款利率" in _slack_command(port, slack, "search 存款利率")
+        assert slack.violations == []
 
         # commands are still answered, and /digest has nothing new (the digest consumed it)
         api.push_message(100, "/digest")
@@ -157,6 +195,7 @@ def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, tm
         state = _health(port)
         jobs = state["jobs"]
         assert state["ok"] is True, state
+        assert state["adapters"]["slack"]["ok"] and state["adapters"]["telegram"]["ok"]  # type: ignore[index]
         assert set(jobs) == {"poll", "queue_due", "drain"}  # type: ignore[arg-type]
         for name, job in jobs.items():  # type: ignore[union-attr]
             assert job["ok"] and job["last_run"] and job["next_run"], (name, job)
