@@ -201,9 +201,11 @@ def _rendered(what: str, typed: tuple[str, ...], reply: Reply) -> list[Shown]:
     for message in reply_messages(reply):
         shown.append(Shown(f"{what} (telegram)", _visible(message.html), content))
         shown += [Shown(f"{what} (telegram button)", b.label, ()) for b in message.buttons]
-    if reply.search is not None:  # the Block Kit renderer has search pages so far (issue 10)
-        slack = slack_blocks.search_message(reply.search, reply.zone, reply.language, reply.search_token)
+    for slack in slack_blocks.reply_messages(reply):  # Block Kit: every kind of reply
         shown.append(Shown(f"{what} (slack)", _slack_visible(slack), content))
+    if reply.search is not None and reply.search.hits:  # a page shared in the channel says who shared it
+        shared = slack_blocks.shared_message(reply.search, reply.zone, reply.language, "U0USER")
+        shown.append(Shown(f"{what} (slack, shared)", _slack_visible(shared), content))
     return shown
 
 
@@ -288,14 +290,16 @@ def _visible(message_html: str) -> str:
 
 def _slack_visible(message: dict[str, object]) -> str:
     """Every text a Slack message shows — header, sections, contexts, buttons, the
-    fallback — with links as their labels and mrkdwn unescaped."""
+    fallback — with links as their labels, mentions as Slack shows them (a name, not ours)
+    dropped, and mrkdwn unescaped."""
     texts = [str(message["text"])]
     for block in message["blocks"]:  # type: ignore[attr-defined]
         if block["type"] in ("context", "actions"):
             texts += [e["text"] if isinstance(e["text"], str) else e["text"]["text"] for e in block["elements"]]
         else:
             texts.append(block["text"]["text"])
-    return html.unescape(re.sub(r"<[^|>]*\|([^>]*)>", r"\1", "\n".join(texts)))
+    shown = re.sub(r"<@[UW][A-Z0-9]+>", "", "\n".join(texts))
+    return html.unescape(re.sub(r"<[^|>]*\|([^>]*)>", r"\1", shown))
 
 
 def _any_values() -> dict[str, object]:
