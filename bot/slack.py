@@ -358,8 +358,9 @@ class SlackAdapter:
             await self._converse(event, event.get("text") or "", say, thread=event.get("thread_ts"))
 
     async def _on_uninstalled(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not await self._first_sight(body):
-            return
+        revoked_users_only = event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot")
+        if revoked_users_only or not await self._first_sight(body):
+            return  # a user's token revoked is no concern of the bot's
         count = await asyncio.to_thread(chat_store.deactivate_platform, self.router.store, self.platform)
         self._uninstalled = True
         log.warning("slack: %s: the app was removed from the workspace; %d chat(s) deactivated",

@@ -26,10 +26,9 @@ from digest.schema import deliveries
 from digest.store import Store
 from tests.support import fake_slack
 from tests.support.bots import RunningSlack, running_slack, slack_config
-from tests.support.builders import write_post
+from tests.support.builders import chat_news, write_post
 from tests.support.clock import ManualClock
 from tests.support.fake_slack import FakeSlack
-from tests.support.texts import AI_BODY, BANK_BODY
 
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
 STORED = datetime(2021, 4, 19, 22, 0, tzinfo=timezone.utc)  # when the articles were ingested
@@ -38,15 +37,7 @@ SUBSCRIBED = STORED - timedelta(days=1)
 
 @pytest.fixture
 def news(store: Store, tmp_path: Path) -> Store:
-    for i in range(7):
-        write_post(tmp_path, f"p{i}.md", f"<p>第{i}期港口航运简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
-                   title=f"港口简报第{i}期 <b>&</b>", date=f"2021-04-1{i} 08:00:00")
-    write_post(tmp_path, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 08:30:00",
-               categories=("科技", "数字城市报", "x"), author="数字城市报")
-    write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00",
-               extra="link: https://news.example.com/bank?a=1&b=2")
-    Ingestor(store, workers=1, clock=lambda: STORED).ingest([str(tmp_path)])
-    return store
+    return chat_news(store, tmp_path, STORED)
 
 
 def _text(body: dict[str, Any]) -> str:
@@ -295,6 +286,11 @@ def test_url_verification_and_an_uninstall(news: Store, slack: FakeSlack) -> Non
                                           content_type="application/json")
             assert status == 200 and "ch4llenge" in text
             assert bot.adapter.health()["ok"] is True
+            users_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U0USER"], "bot": []}}
+            status, _ = await bot.post(fake_slack.event_body(users_only), content_type="application/json")
+            assert status == 200
+            await asyncio.sleep(0.3)
+            assert bot.adapter.health()["ok"] is True and len(chat_store.subscribed_chats(news)) == 2
             status, _ = await bot.post(fake_slack.event_body({"type": "app_uninstalled"}),
                                        content_type="application/json")
             assert status == 200

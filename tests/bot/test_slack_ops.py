@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from bot import slack_manifest
@@ -24,6 +22,7 @@ from digest.store import Store
 from tests.support import fake_slack
 from tests.support.bots import running_slack
 from tests.support.builders import ROOT, write_post
+from tests.support.processes import run_until_up
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.texts import AI_BODY
@@ -46,27 +45,6 @@ def _env(tmp_path: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
                   "DIGESTBOT_SOURCES": str(posts), "SLACK_BOT_TOKEN": fake_slack.BOT_TOKEN,
                   "SLACK_SIGNING_SECRET": fake_slack.SIGNING_SECRET, "SLACK_API_BASE_URL": slack.base_url,
                   "DIGESTBOT_WEBHOOK_LISTEN": "127.0.0.1"} | extra
-
-
-def _run_until_up(tmp_path: Path, env: dict[str, str], then: Callable[[], None] | None = None) -> tuple[int, str]:
-    """`python -m bot run` until its start line, then `then()`, then SIGTERM: (status, output)."""
-    log = tmp_path / "output.txt"
-    with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while "digestbot: " not in log.read_text() and process.poll() is None:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
-            if then is not None and process.poll() is None:
-                then()
-            process.send_signal(signal.SIGTERM)
-            status = process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    return status, log.read_text()
 
 
 def _post(url: str, body: str, headers: dict[str, str]) -> int:
@@ -94,7 +72,7 @@ def test_digestbot_run_serves_slack_on_port_beside_healthz(tmp_path: Path, slack
         seen["answer"] = slack.wait_responses(url, timeout=30)[0].body
         seen["unsigned"] = _post(f"http://127.0.0.1:{port}{EVENTS_PATH}", body, {})
 
-    status, output = _run_until_up(tmp_path, _env(tmp_path, slack, PORT=str(port)), then=use)
+    status, output = run_until_up(tmp_path, _env(tmp_path, slack, PORT=str(port)), then=use)
     assert status == 0, output  # SIGTERM: a clean stop
     up = [line for line in output.splitlines() if line.startswith("digestbot: ")]
     assert up == [f"digestbot: slack @digestbot (Test), http {EVENTS_PATH}, http 127.0.0.1:{port}, "
@@ -136,7 +114,7 @@ def test_telegram_and_slack_run_in_one_process(tmp_path: Path, slack: FakeSlack,
     port = _free_port()
     env = _env(tmp_path, slack, PORT=str(port), TELEGRAM_BOT_TOKEN=fake_telegram.TOKEN,
                TELEGRAM_API_BASE_URL=api.base_url)
-    status, output = _run_until_up(tmp_path, env, then=use)
+    status, output = run_until_up(tmp_path, env, then=use)
     assert status == 0, output
     (up,) = [line for line in output.splitlines() if line.startswith("digestbot: ")]
     assert up.startswith("digestbot: telegram @digest_bot, long polling, slack @digestbot (Test), http /slack/events")

@@ -13,13 +13,11 @@ from bot import chats as chat_store
 from bot import outbox
 from bot.runtime import Runtime
 from digest.compose import DigestFilter
-from digest.ingest import Ingestor
 from digest.store import Store
 from tests.support.bots import running_bot, telegram_bot, telegram_config
-from tests.support.builders import write_post
+from tests.support.builders import chat_news
 from tests.support.clock import ManualClock
 from tests.support.fake_telegram import FakeBotAPI
-from tests.support.texts import AI_BODY, BANK_BODY
 
 DUE = datetime(2021, 4, 20, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai: after 08:00
 EARLY = datetime(2021, 4, 19, 23, 0, tzinfo=timezone.utc)  # 07:00 in Shanghai
@@ -28,15 +26,7 @@ STORED = datetime(2021, 4, 19, 22, 0, tzinfo=timezone.utc)  # when the articles 
 
 @pytest.fixture
 def news(store: Store, tmp_path: Path) -> Store:
-    for i in range(7):
-        write_post(tmp_path, f"p{i}.md", f"<p>第{i}期港口航运简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
-                   title=f"港口简报第{i}期 <b>&</b>", date=f"2021-04-1{i} 08:00:00")
-    write_post(tmp_path, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 08:30:00",
-               categories=("科技", "数字城市报", "x"), author="数字城市报")
-    write_post(tmp_path, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00",
-               extra="link: https://news.example.com/bank?a=1&b=2")
-    Ingestor(store, workers=1, clock=lambda: STORED).ingest([str(tmp_path)])
-    return store
+    return chat_news(store, tmp_path, STORED)
 
 
 def test_search_finds_the_article_and_pages_with_buttons(news: Store, api: FakeBotAPI) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from tests.support import fake_telegram
 from tests.support.bots import running_bot, telegram_config
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.builders import ROOT, write_post
+from tests.support.processes import run_until_up
 from tests.support.texts import BANK_BODY
 
 TOKEN = fake_telegram.TOKEN
@@ -49,28 +49,6 @@ def _closed_port() -> int:
         return probe.getsockname()[1]  # closed again when this returns: connections are refused
 
 
-def _run_until_up(tmp_path: Path, env: dict[str, str], *args: str, then=None) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    """Start `python -m bot run`, wait for its start line, call `then()`, stop it with
-    SIGTERM; returns the exit status and everything it wrote (stdout + stderr)."""
-    log = tmp_path / "output.txt"
-    with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run", *args], stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while "digestbot: telegram" not in log.read_text() and process.poll() is None:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
-            if then is not None and process.poll() is None:
-                then()
-            process.send_signal(signal.SIGTERM)
-            status = process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    return status, log.read_text()
-
-
 def _run_to_failure(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", "run"], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=120)
@@ -81,7 +59,7 @@ def _error_lines(stderr: str) -> list[str]:
 
 
 def test_the_bot_says_once_that_it_is_up_on_telegram(tmp_path: Path, api: FakeBotAPI) -> None:
-    status, output = _run_until_up(tmp_path, _env(tmp_path, TELEGRAM_API_BASE_URL=api.base_url))
+    status, output = run_until_up(tmp_path, _env(tmp_path, TELEGRAM_API_BASE_URL=api.base_url))
     assert status == 0, output
     up = [line for line in output.splitlines() if line.startswith("digestbot: ")]
     assert up == [f"digestbot: telegram @digest_bot, long polling, store sqlite:///{tmp_path / 'data'}/digestbot.db"]
@@ -115,7 +93,7 @@ def test_an_unreachable_bot_api_is_retried_then_one_error_line(tmp_path: Path) -
 
 def test_a_bot_api_answering_5xx_is_retried_and_the_start_heals(tmp_path: Path, api: FakeBotAPI) -> None:
     api.outage = [500, 502]
-    status, output = _run_until_up(tmp_path, _env(tmp_path, TELEGRAM_API_BASE_URL=api.base_url,
+    status, output = run_until_up(tmp_path, _env(tmp_path, TELEGRAM_API_BASE_URL=api.base_url,
                                                   DIGESTBOT_START_RETRY_SECONDS="30"))
     assert status == 0, output
     warnings = [line for line in output.splitlines() if " WARNING bot.telegram: " in line]
@@ -134,7 +112,7 @@ def test_the_token_appears_in_no_output_at_any_level(tmp_path: Path, api: FakeBo
         api.push_message(100, "/search 银行")
         asyncio.run(api.until("sendMessage", chat_id=100))
 
-    status, output = _run_until_up(tmp_path, env, *args, then=converse)
+    status, output = run_until_up(tmp_path, env, *args, then=converse)
     assert status == 0, output
     assert 'httpx: HTTP Request: POST http://127.0.0.1:' in output and "/bot***/sendMessage" in output
     if level == "DEBUG":

@@ -1,9 +1,13 @@
-"""Builders of test input: posts in the seed's Hexo format, RSS documents, and where the
-repository, its seeds and the shared corpus are."""
+"""Builders of test input: posts in the seed's Hexo format, RSS documents, the store the
+chat tests share, and where the repository, its seeds and the shared corpus are."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+from digest.ingest import Ingestor
+from digest.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHARED = ROOT.parent / "shared"
@@ -52,3 +56,20 @@ def rss(items: list[dict[str, str]], title: str = "测试新闻网") -> bytes:
         + "".join(parts)
         + "</channel></rss>"
     ).encode("utf-8")
+
+
+def chat_news(store: Store, folder: Path, stored: datetime) -> Store:
+    """`store` with what the chat tests search and digest, ingested at `stored`: seven port
+    bulletins (their titles hold markup characters), an AI story and a bank story with a
+    link whose query has `&`."""
+    from .texts import AI_BODY, BANK_BODY
+
+    for i in range(7):
+        write_post(folder, f"p{i}.md", f"<p>第{i}期港口航运简报：集装箱吞吐量保持增长，编号{i * 7919}。</p>",
+                   title=f"港口简报第{i}期 <b>&</b>", date=f"2021-04-1{i} 08:00:00")
+    write_post(folder, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 08:30:00",
+               categories=("科技", "数字城市报", "x"), author="数字城市报")
+    write_post(folder, "bank.md", BANK_BODY, title="多家银行下调存款利率", date="2021-04-20 07:00:00",
+               extra="link: https://news.example.com/bank?a=1&b=2")
+    Ingestor(store, workers=1, clock=lambda: stored).ingest([str(folder)])
+    return store
