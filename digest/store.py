@@ -121,7 +121,10 @@ class Store:
 
     def begin(self) -> Any:
         """A connection in a transaction (`with store.begin() as conn:`), committed on exit."""
-        return self.engine.begin()
+        # On SQLite a writing transaction takes the write lock when it begins: one that read
+        # first and wrote later would fail at once ("database is locked", no busy wait) if
+        # another connection wrote in between; taken up front, it waits its turn instead.
+        return self.engine.execution_options(digest_writes=True).begin()
 
     def connect(self) -> Connection:
         """A connection for reads (`with store.connect() as conn:`)."""
@@ -232,7 +235,8 @@ def _sqlite_engine(url: sa.URL) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        writes = connection.get_execution_options().get("digest_writes")  # Store.begin's
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -70,6 +72,41 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         store.close()
+
+
+def test_a_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path: Path) -> None:
+    # SQLite in WAL mode: a deferred transaction that read, then writes while another
+    # connection holds the write lock, fails at once ("database is locked") instead of
+    # waiting; the poll's save met the drain's claims so. Store.begin takes the lock first.
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+    failures: list[str] = []
+
+    def read_then_write() -> None:
+        for _ in range(150):
+            try:
+                with store.begin() as conn:
+                    conn.exec_driver_sql("SELECT count(*) FROM counter").scalar()
+                    time.sleep(0.001)  # the other writer's moment
+                    conn.exec_driver_sql("INSERT INTO counter VALUES (1)")
+            except sa.exc.OperationalError as exc:
+                failures.append(str(exc.orig))
+
+    def write() -> None:
+        for _ in range(300):
+            with store.begin() as conn:
+                conn.exec_driver_sql("UPDATE counter SET n = 2 WHERE n = 99")  # takes the lock, changes nothing
+
+    threads = [threading.Thread(target=read_then_write), threading.Thread(target=write)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with store.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM counter").scalar() == 150
+    store.close()
 
 
 def test_times_come_back_aware_and_in_utc(store: Store) -> None:
