@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -40,7 +39,10 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 # while a platform refuses our credentials, one part tries again this often; the rest wait
 UNAUTHORIZED_RECHECK = timedelta(minutes=1)
-MAX_CLAIM = 200  # parts claimed at once, at the most, whatever the platform's pace
+# parts claimed at once, at the most, whatever the platform's pace: a drain waits for a
+# claim's slowest chat (its parts a second apart) before it claims again, so a claim must
+# hold many chats; a killed process's claim is free again after one lease, whatever its size
+MAX_CLAIM = 1000
 _SENT, _NEXT, _STOP = "sent", "next", "stop"  # a part's outcome: sent; not sent, the next may go; stop here
 
 
@@ -90,12 +92,13 @@ def decide(kind: FailureKind, attempts: int, retry_after: float | None = None) -
     return Decision(Action.GIVE_UP_PART)  # REJECTED: the same payload would be refused again
 
 
-def claim_size(limits: PacingLimits, concurrency: int, lease: timedelta) -> int:
-    """How many parts to claim at once: what `concurrency` slots can send under `limits`
-    in one lease (a slot sends to one chat at a time), between 1 and MAX_CLAIM."""
-    rate = min(concurrency / limits.per_chat_seconds if limits.per_chat_seconds else math.inf,
-               limits.overall_per_second or math.inf)
-    return max(1, min(MAX_CLAIM, int(rate * lease.total_seconds()) if rate < math.inf else MAX_CLAIM))
+def claim_size(limits: PacingLimits, lease: timedelta) -> int:
+    """How many parts to claim at once: what the platform's overall limit lets through in
+    one lease, between 1 and MAX_CLAIM. A chat's own interval does not enter: a part waiting
+    for it holds no send slot, so the other chats' parts go meanwhile."""
+    if not limits.overall_per_second:
+        return MAX_CLAIM
+    return max(1, min(MAX_CLAIM, int(limits.overall_per_second * lease.total_seconds())))
 
 
 @dataclass
@@ -131,7 +134,7 @@ class Delivery:
             return sum(await asyncio.gather(*(self._drain_platform(name) for name in self.adapters)))
 
     async def _drain_platform(self, platform: str) -> int:
-        limit = claim_size(self.adapters[platform].pacing, self.concurrency, self.lease)
+        limit = claim_size(self.adapters[platform].pacing, self.lease)
         sent = 0
         while parts := await asyncio.to_thread(outbox.claim, self.store, self.clock(), limit,
                                                platform=platform, lease=self.lease):

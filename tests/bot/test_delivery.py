@@ -24,6 +24,7 @@ from bot.delivery import (DELIVERY_CONCURRENCY, MAX_ATTEMPTS, MAX_CLAIM, UNAUTHO
 from bot.errors import ErrorReporter
 from bot.router import Router
 from bot.runtime import Runtime
+from bot.slack import SlackAdapter
 from bot.telegram import TelegramAdapter
 from digest.compose import DailyDigest
 from digest.schema import deliveries
@@ -79,13 +80,13 @@ def test_a_moved_chat_without_its_new_ref_is_no_failure_an_adapter_can_raise() -
         SendFailure(MOVED, "migrated")
 
 
-def test_a_claim_is_what_the_platforms_pacer_lets_through_in_one_lease() -> None:
+def test_a_claim_is_what_the_platforms_overall_limit_lets_through_in_one_lease() -> None:
     lease = timedelta(seconds=45)
-    assert claim_size(TelegramAdapter.pacing, 4, lease) == 4 * 45  # 4 chats side by side, 1/s each
-    assert claim_size(TelegramAdapter.pacing, 1, lease) == 45
-    assert claim_size(PacingLimits(per_chat_seconds=0.01, overall_per_second=2), 4, lease) == 90
-    assert claim_size(ConsoleAdapter.pacing, 4, lease) == MAX_CLAIM  # no limits: capped
-    assert claim_size(TelegramAdapter.pacing, 4, timedelta(seconds=0.1)) == 1
+    assert claim_size(PacingLimits(per_chat_seconds=1.0, overall_per_second=2), lease) == 90
+    assert claim_size(TelegramAdapter.pacing, lease) == MAX_CLAIM  # 25/s for 45 s: more than the cap
+    assert claim_size(SlackAdapter.pacing, lease) == MAX_CLAIM  # a chat's interval does not bound the platform
+    assert claim_size(ConsoleAdapter.pacing, lease) == MAX_CLAIM  # no limits: capped
+    assert claim_size(PacingLimits(overall_per_second=5), timedelta(seconds=0.1)) == 1
 
 
 # -- delivering, through in-memory platforms -----------------------------------------
