@@ -16,9 +16,6 @@ messages × median single chat.postMessage round trip (measured in the same run,
 the same client) / DELIVERY_CONCURRENCY. The day's 40 stories make one message per
 channel, so a last fan-out sends each digest's messages three times (--repeat-parts),
 for the per-channel pacing to have something to pace.
-While bot/slack.py hands Bolt a bound method as `authorize=` (Bolt then passes self=None
-and answers every request 500), `bolt_workaround` tells Bolt not to pass `self`; the
-output says when it was needed.
 
     python -m bench.slack                          # 10k articles, 200 queries, fan-out to 1,000
     python -m bench.slack --chats 1000,3000
@@ -46,7 +43,6 @@ from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
-from slack_bolt.authorization.async_authorize import AsyncCallableAuthorize
 
 from bench.bot import SUBSCRIBED, build_store
 from bench.store import peoples_daily, percentile, queries
@@ -198,7 +194,6 @@ class RunningBot:
     config: BotConfig
     adapter: SlackAdapter
     side: SlackSide
-    worked_around: bool  # bolt_workaround was needed
 
 
 class RepeatedParts(SlackAdapter):
@@ -228,38 +223,19 @@ async def slack_bot(store: Store, repeat: int = 1) -> AsyncIterator[RunningBot]:
     front = HttpFront("127.0.0.1", 0, lambda: {"ok": True})
     adapter = RepeatedParts(router, config, front=front)
     adapter.repeat = repeat
-    worked_around = bolt_workaround(adapter)
-    if worked_around:
-        print("  note: Bolt would pass self=None to the adapter's authorize (bot/slack.py); worked around",
-              file=sys.stderr, flush=True)
     await front.start()
     side = None
     try:
         await adapter.start()
         host, port = front.addresses[0]
         side = SlackSide(fake, f"http://{host}:{port}{EVENTS_PATH}")
-        yield RunningBot(fake, config, adapter, side, worked_around)
+        yield RunningBot(fake, config, adapter, side)
     finally:
         if side is not None:
             side.close()
         await front.stop()
         await adapter.stop()
         fake.stop()
-
-
-def bolt_workaround(adapter: SlackAdapter) -> bool:
-    """Let Bolt call the adapter's `authorize=` bound method, if it cannot; True when it could not.
-
-    Bolt 1.30 reads the names to pass an `authorize` function from inspect.getfullargspec,
-    which lists `self` for a bound method: it passes self=None and every request fails
-    with a TypeError (bot/slack.py's bug, reported; bot/ is not the benchmark's to change).
-    Dropping `self` from the names it will pass is the whole change; nothing else is patched.
-    """
-    authorize = adapter.app._async_authorize
-    if not isinstance(authorize, AsyncCallableAuthorize) or "self" not in authorize.arg_names:
-        return False
-    authorize.arg_names = [name for name in authorize.arg_names if name != "self"]
-    return True
 
 
 async def answered(fake: fake_slack.FakeSlack, commands: Sequence[Command]) -> None:
@@ -269,9 +245,8 @@ async def answered(fake: fake_slack.FakeSlack, commands: Sequence[Command]) -> N
         command.answered = first.at
 
 
-async def slash_latency(store: Store, texts: list[str]) -> tuple[list[Command], list[float], bool]:
-    """Each query as a slash command, one at a time; and `search()` alone after each.
-    Also whether the adapter needed `bolt_workaround`."""
+async def slash_latency(store: Store, texts: list[str]) -> tuple[list[Command], list[float]]:
+    """Each query as a slash command, one at a time; and `search()` alone after each."""
     async with slack_bot(store) as bot:
         warm = await asyncio.wrap_future(bot.side.command(texts[0]))  # Bolt's first dispatch: not timed
         await answered(bot.fake, [warm])
@@ -285,7 +260,7 @@ async def slash_latency(store: Store, texts: list[str]) -> tuple[list[Command], 
             direct.append((time.perf_counter() - started) * 1000)
             if number % 50 == 0:
                 print(f"  /news search {number}/{len(texts)}", file=sys.stderr, flush=True)
-    return commands, direct, bot.worked_around
+    return commands, direct
 
 
 def subscribe_channels(store: Store, prefix: str, count: int) -> list[str]:
@@ -398,7 +373,6 @@ class Results:
 
     commands: list[Command]  # one at a time, nothing else going on
     direct: list[float]  # ms of `search()` alone, per query
-    worked_around: bool  # the adapter needed bolt_workaround
     busy: FanOut  # the fan-out under slash commands
     during: list[Command]  # the commands sent meanwhile
     plain: list[FanOut]  # the fan-outs with nothing else going on
@@ -407,7 +381,7 @@ class Results:
 async def run_all(args: argparse.Namespace, store: Store, texts: list[str]) -> Results:
     """The three measurements, in order, on this loop."""
     print(f"slash commands at rest: {len(texts)} queries…", file=sys.stderr, flush=True)
-    commands, direct, worked_around = await slash_latency(store, texts)
+    commands, direct = await slash_latency(store, texts)
     print(f"fan-out to {args.busy_chats} channels with a command every {COMMAND_EVERY * 1000:.0f} ms…",
           file=sys.stderr, flush=True)
     busy, during = await busy_fan_out(store, texts, args.busy_chats)
@@ -420,7 +394,7 @@ async def run_all(args: argparse.Namespace, store: Store, texts: list[str]) -> R
         print(f"fan-out to {count} channels, each digest's messages sent {args.repeat_parts} times…",
               file=sys.stderr, flush=True)
         plain.append(await plain_fan_out(store, count, len(plain), args.round_trips, args.repeat_parts))
-    return Results(commands, direct, worked_around, busy, during, plain)
+    return Results(commands, direct, busy, during, plain)
 
 
 def _row(name: str, values: list[float], digits: int = 1) -> str:
@@ -432,9 +406,6 @@ def report(args: argparse.Namespace, results: Results) -> None:
     """The tables, in markdown, on stdout."""
     commands, direct, busy, during, plain = (results.commands, results.direct, results.busy, results.during,
                                              results.plain)
-    if results.worked_around:
-        print("\nNote: Bolt passed self=None to the adapter's `authorize=` bound method, failing every request; "
-              "measured with bench.slack.bolt_workaround (Bolt told not to pass `self`).")
     table = "| path | n | p50 (ms) | p99 (ms) | max (ms) |\n|---|---:|---:|---:|---:|"
     print(f"\n/news search through the Slack adapter (HTTP mode), {args.articles:,} articles, "
           f"{len(commands)} queries one at a time\n")
@@ -459,7 +430,7 @@ def report(args: argparse.Namespace, results: Results) -> None:
         p99 = percentile([c.ack_ms for c in in_fan_out], .99)
         print(f"\nAck p99 during the fan-out: {p99:.1f} ms (target < 1,000 ms: {'met' if p99 < 1000 else 'NOT met'})")
     print(f"\nFan-out: DELIVERY_CONCURRENCY {DELIVERY_CONCURRENCY}, claims of "
-          f"{claim_size(SlackAdapter.pacing, DELIVERY_CONCURRENCY, outbox.LEASE)} parts, 1 message/s per channel\n")
+          f"{claim_size(SlackAdapter.pacing, outbox.LEASE)} parts, 1 message/s per channel\n")
     print("| channels | digest | messages | parts per channel | exactly once | time (s) | recording (s) "
           "| sending (s) | post round trip p50 (ms) | pacing floor (s) | latency floor (s) | time / floor "
           "| sending / floor | messages × round trip (s) |")

@@ -14,13 +14,16 @@ renewed while their parts are worked on, and handed back when the drain stops.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
+from typing import Any, TypeVar
 
 from digest.store import Store
 
@@ -32,6 +35,7 @@ from .errors import ErrorReporter
 from .pacing import Pacer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DELIVERY_CONCURRENCY = 4  # sends in flight at once, all platforms together
 MAX_ATTEMPTS = 12  # with the backoff below, a part is tried for about 6 hours
@@ -124,6 +128,9 @@ class Delivery:
         self.pacers = {name: Pacer(adapter.pacing, monotonic) for name, adapter in adapters.items()}
         self._slots = asyncio.Semaphore(concurrency)  # made anew by each drain, on its own event loop
         self._suspended: dict[str, str] = {}  # platform -> why it refuses us, while it does
+        # Store work of its own threads: a fan-out queues a thousand chats' reads and writes
+        # at once, and commands' replies (the default executor's) must not wait behind them
+        self._store_threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
         self._draining = asyncio.Lock()
 
     async def drain(self) -> int:
@@ -136,7 +143,7 @@ class Delivery:
     async def _drain_platform(self, platform: str) -> int:
         limit = claim_size(self.adapters[platform].pacing, self.lease)
         sent = 0
-        while parts := await asyncio.to_thread(outbox.claim, self.store, self.clock(), limit,
+        while parts := await self._in_store(outbox.claim, self.store, self.clock(), limit,
                                                platform=platform, lease=self.lease):
             lease = _Lease(parts[0].lease_until, {part.id for part in parts})
             by_chat: defaultdict[int, list[outbox.Part]] = defaultdict(list)
@@ -156,13 +163,18 @@ class Delivery:
                 break  # nothing could be tried (the chats are gone): the next drain looks again
         return sent
 
+    async def _in_store(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`work(*args, **kwargs)` on delivery's own threads."""
+        call = functools.partial(work, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._store_threads, call)
+
     async def _heartbeat(self, platform: str, lease: _Lease) -> None:
         # Renews the claim's lease three times per lease, for as long as its parts are worked on.
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
             until, held = self.clock() + self.lease, set(lease.held)
             try:
-                kept = await asyncio.to_thread(outbox.renew, self.store, held, lease.until, until)
+                kept = await self._in_store(outbox.renew, self.store, held, lease.until, until)
             except Exception as exc:  # the lease then runs out, and the parts are claimed again
                 self.reporter.report(f"delivery ({platform}): renewing leases", exc)
                 continue
@@ -176,7 +188,7 @@ class Delivery:
     async def _send_chat(self, platform: str, chat_id: int, parts: list[outbox.Part],
                          lease: _Lease) -> tuple[int, bool]:
         """Send a chat's claimed parts in order, until one must wait; returns (sent, tried any)."""
-        chat = await asyncio.to_thread(chat_store.get_chat, self.store, chat_id)
+        chat = await self._in_store(chat_store.get_chat, self.store, chat_id)
         if chat is None or not chat.active:
             return 0, False
         sent, tried = 0, False
@@ -206,7 +218,7 @@ class Delivery:
                 if self._suspended.pop(platform, None) is not None:
                     log.warning("delivery (%s): sending again", platform)
                 lease.held.discard(part.id)
-                await asyncio.to_thread(outbox.mark_sent, self.store, part.id, result, self.clock())
+                await self._in_store(outbox.mark_sent, self.store, part.id, result, self.clock())
                 return chat, _SENT
             decision = decide(result.kind, part.attempts, result.retry_after)
             action, reason = decision.action, str(result)
@@ -224,26 +236,26 @@ class Delivery:
             if action is Action.MOVE:
                 assert result.new_ref is not None  # SendFailure requires it of a move
                 log.info("%s: migrated to %s", where, result.new_ref)
-                chat = await asyncio.to_thread(chat_store.update_chat, self.store, chat, chat_ref=result.new_ref)
+                chat = await self._in_store(chat_store.update_chat, self.store, chat, chat_ref=result.new_ref)
                 where = f"chat {chat.platform}:{chat.chat_ref}"
                 continue
             lease.held.discard(part.id)
             if action is Action.RETRY:
                 log.warning("%s: part %d not sent (attempt %d, retry in %s): %s", where, part.part, part.attempts,
                             decision.delay, reason)
-                await asyncio.to_thread(outbox.retry_at, self.store, part, self.clock() + decision.delay, reason)
+                await self._in_store(outbox.retry_at, self.store, part, self.clock() + decision.delay, reason)
                 return chat, _STOP
             if action is Action.GIVE_UP_PART:
                 log.error("%s: part %d refused by the platform, given up: %s", where, part.part, reason)
-                await asyncio.to_thread(outbox.give_up_part, self.store, part.id, reason)
+                await self._in_store(outbox.give_up_part, self.store, part.id, reason)
                 return chat, _NEXT
             if action is Action.DEACTIVATE:
                 log.warning("%s: %s; deactivated", where, reason)
-                chat = await asyncio.to_thread(chat_store.update_chat, self.store, chat, active=False)
+                chat = await self._in_store(chat_store.update_chat, self.store, chat, active=False)
             else:
                 log.error("%s: part %d not sent after %d attempts, given up: %s", where, part.part, part.attempts,
                           reason)
-            await asyncio.to_thread(outbox.give_up, self.store, chat.id, reason)
+            await self._in_store(outbox.give_up, self.store, chat.id, reason)
             return chat, _STOP
 
     async def _try(self, adapter: Adapter, pacer: Pacer, chat: Chat, part: outbox.Part,
@@ -258,7 +270,7 @@ class Delivery:
                         "chat %s:%s: part %d held %.0f s (its platform asked to wait)", chat.platform,
                         chat.chat_ref, part.part, wait)
                 lease.held.discard(part.id)
-                await asyncio.to_thread(outbox.hold_until, self.store, part.id,
+                await self._in_store(outbox.hold_until, self.store, part.id,
                                         self.clock() + timedelta(seconds=wait))
                 return None
             if wait > 0:
