@@ -126,7 +126,11 @@ def _slack_manifest(args: argparse.Namespace) -> int:
     from .slack_manifest import as_yaml, filled
 
     if args.url is not None and not args.url.startswith("https://"):
-        raise DigestError(f"--url: Slack sends requests to https:// addresses only: {args.url!r}")
+        print_error(f"--url: Slack sends requests to https:// addresses only: {args.url!r}")
+        return 2
+    if args.url is None and not args.socket:
+        print("digestbot: no --url: replace https://YOUR-HOST with the bot's public address (or use --socket)",
+              file=sys.stderr)
     command = (os.environ.get("SLACK_COMMAND") or "").strip() or None
     sys.stdout.write(as_yaml(filled(url=args.url, socket_mode=args.socket, command=command)))
     return 0

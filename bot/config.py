@@ -33,7 +33,7 @@ _OLD_PORT_VARIABLE = "DIGESTBOT_HEALTH_PORT"  # deprecated: it named the port wh
 
 def parse_time(text: str) -> str | None:
     """`8:00` / `08:00` as `08:00`; None when it is not a time of day."""
-    match = _TIME.match(text.strip())
+    match = _TIME.match(text.strip().replace("：", ":"))  # a Chinese keyboard's colon
     return f"{int(match.group(1)):02}:{match.group(2)}" if match else None
 
 
@@ -114,6 +114,9 @@ def _slack(env: Mapping[str, str]) -> dict[str, Any]:
     token = (env.get("SLACK_BOT_TOKEN") or "").strip()
     if not token:
         return {}
+    if token.startswith("xapp-"):
+        raise DigestError("SLACK_BOT_TOKEN: that is an app-level token (xapp-); the bot token starts with xoxb- "
+                          "(OAuth & Permissions > Bot User OAuth Token); an xapp- token goes in SLACK_APP_TOKEN")
     oauth = [name for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if env.get(name)]
     if oauth:
         # Bolt reads them itself and switches to the OAuth flow, dropping the bot token

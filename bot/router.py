@@ -111,7 +111,7 @@ class Router:
         try:
             found = search(self.store, text, page=page, limit=SEARCH_PAGE, now=self.clock(), tz=self._zone(chat))
         except QueryError as exc:
-            return self._say(chat, "search_bad", reason=_worded(exc, chat.language))
+            return self._say(chat, "search_bad", reason=self._worded(exc, chat))
         if token is None:
             token = paging.remember_search(self.store, chat.id, text, now=self.clock())
         return self._reply(chat, search=found, search_token=token)
@@ -164,7 +164,7 @@ class Router:
         try:
             wanted = filters.parse_filter(self.store.known_names, argument)
         except QueryError as exc:
-            return self._say(chat, "subscribe_bad", reason=_worded(exc, chat.language))
+            return self._say(chat, "subscribe_bad", reason=self._worded(exc, chat))
         entries = len(wanted.categories) + len(wanted.sources) + len(wanted.keywords) + len(wanted.excluded)
         if entries > MAX_FILTER_ENTRIES or any(len(w) > 40 for w in (*wanted.keywords, *wanted.excluded)):
             return self._say(chat, "subscribe_too_long", most=MAX_FILTER_ENTRIES)
@@ -190,7 +190,8 @@ class Router:
         if value is None:
             return self._say(chat, "time_usage")
         chat = chat_store.update_chat(self.store, chat, digest_time=value)
-        return self._say(chat, "time_set", time=value, tz=self._zone(chat).key)
+        key = "time_set" if self._subscribed(chat) else "time_set_unsubscribed"
+        return self._say(chat, key, time=value, tz=self._zone(chat).key)
 
     def _tz(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
@@ -199,7 +200,8 @@ class Router:
         if zone is None:
             return self._say(chat, "tz_bad", tz=argument.strip()[:64])
         chat = chat_store.update_chat(self.store, chat, timezone=zone.key)
-        return self._say(chat, "tz_set", tz=zone.key, time=self._time_of(chat))
+        key = "tz_set" if self._subscribed(chat) else "tz_set_unsubscribed"
+        return self._say(chat, key, tz=zone.key, time=self._time_of(chat))
 
     def _lang(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         language = argument.strip().lower()
@@ -227,6 +229,15 @@ class Router:
     def _say(self, chat: Chat, key: str, **values: object) -> Reply:
         """The catalogue's text `key`, in the chat's language, its commands as the chat's platform spells them."""
         return self._reply(chat, say(key, chat.language, commands=self._form(chat), **values))
+
+    def _worded(self, error: QueryError, chat: Chat) -> str:
+        """A library error in the chat's language and its platform's command form: its code
+        is the catalogue's key."""
+        return say(error.code, chat.language, commands=self._form(chat), **error.params)
+
+    def _subscribed(self, chat: Chat) -> bool:
+        current = chat_store.subscription(self.store, chat)
+        return current is not None and current.active
 
     def _form(self, chat: Chat) -> str:
         return self.command_forms.get(chat.platform, "/")
@@ -257,11 +268,6 @@ class Router:
         # platform-qualified ids only: an @name is mutable and means different people on
         # two platforms
         return message.sender is not None and message.sender in self.config.admins
-
-
-def _worded(error: QueryError, language: str) -> str:
-    """A library error in the chat's language: its code is the catalogue's key."""
-    return say(error.code, language, **error.params)
 
 
 def _zone_named(name: str) -> ZoneInfo | None:

@@ -377,14 +377,19 @@ class SlackAdapter:
 
     async def _converse(self, event: dict[str, Any], text: str, say: Callable[..., Awaitable[Any]],
                         thread: str | None) -> None:
-        """A mention or a direct message: routed, and answered where it was written."""
+        """A mention or a direct message: routed, and answered where it was written (where
+        everyone in it sees the answer: no share button)."""
         name, argument = command_of(plain_text(text))
+        command: str | None = name
+        if name not in self.router.commands and name != "help":  # words, not a command: no "/news 你好" in the answer
+            command, argument = None, ""
         channel = str(event.get("channel") or "")
-        incoming = Incoming(self.platform, channel, event.get("user"), name, argument, chat_kind=chat_kind(channel))
+        incoming = Incoming(self.platform, channel, event.get("user"), command, argument,
+                            chat_kind=chat_kind(channel))
         reply = await asyncio.to_thread(self.router.handle, incoming)
         if reply is None:
             return
-        for message in slack_blocks.reply_messages(reply):
+        for message in slack_blocks.reply_messages(reply, shareable=False):
             await say(thread_ts=thread, **message)
 
     async def _respond(self, respond: Callable[..., Awaitable[Any]], reply: Reply, *, in_channel: bool = False) -> None:

@@ -95,11 +95,12 @@ def digest_messages(digest: DailyDigest, language: str = "zh") -> list[dict[str,
     return _pack(blocks, title)
 
 
-def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+def reply_messages(reply: Reply, *, shareable: bool = True) -> list[dict[str, Any]]:
     """A reply as the messages to send, in its language and zone: a page of results (one
-    message, with its buttons), a digest, the newest articles, or text."""
+    message, with its buttons; a share button when `shareable`: only its asker sees it),
+    a digest, the newest articles, or text."""
     if reply.search is not None:
-        return [search_message(reply.search, reply.zone, reply.language, reply.search_token)]
+        return [search_message(reply.search, reply.zone, reply.language, reply.search_token, shareable=shareable)]
     if reply.digest is not None:
         return digest_messages(reply.digest, reply.language)
     if reply.articles:
@@ -131,27 +132,29 @@ def shared_message(page: SearchPage, zone: ZoneInfo, language: str, user: str) -
     return message
 
 
-def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str | None) -> dict[str, Any]:
-    """One page of results (5 hits: always one message), hits marked 【like this】 (marks
-    that need no mrkdwn boundary next to CJK), with 上一页 / 下一页 and 分享到频道 buttons whose
-    values carry only the search's token and a page."""
+def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str | None, *,
+                   shareable: bool = True) -> dict[str, Any]:
+    """One page of results (5 hits: always one message) under what was searched (Slack
+    shows no one the command's text), hits marked 【like this】 (marks that need no mrkdwn
+    boundary next to CJK), with 上一页 / 下一页 and, when `shareable`, 分享到频道 buttons
+    whose values carry only the search's token and a page."""
     if page.past_end:
         head = say("search_past_end", language, page=page.page, pages=page.pages)
     elif not page.hits:
         head = say("search_none", language, query=page.query.text)
     else:
         head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
-    blocks: list[Block] = sections(escape(head))
+    blocks: list[Block] = [_context(say("search_query", language, query=page.query.text)), *sections(escape(head))]
     for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):
         a = hit.article
         title = link(a.url, a.title) if a.url else escape(a.title)
-        meta = " · ".join(x for x in (a.source_name, shown_day(a.published, zone, a.date_only)) if x)
+        meta = " · ".join(x for x in (a.source_name, a.category, shown_day(a.published, zone, a.date_only)) if x)
         blocks.extend(sections(f"{number}. *{title}*\n_{escape(meta)}_\n{escape(hit.snippet.marked())}"))
     buttons = []
     if token is not None and (page.hits or page.past_end):
         buttons += [_button(say(key, language), "page", f"{token}:{target}") for key, target in
                     (("page_previous", page.previous_page), ("page_next", page.next_page)) if target is not None]
-        if page.hits:
+        if page.hits and shareable:
             buttons.append(_button(say("share_to_channel", language), "share", f"{token}:{page.page}"))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})

@@ -30,7 +30,9 @@ def parse_filter(known: KnownNames | Callable[[], KnownNames], text: str) -> Dig
         if not word:
             continue
         found = field_of(word)
-        if word.startswith(_EXCLUDE) and len(word) > 1:
+        if word.startswith(_EXCLUDE):
+            if len(word) == 1:  # `!` alone: excluding "!" would hide nothing, or everything
+                raise QueryError("query_exclude_empty", word=word)
             wanted["excluded"].append(word[1:])
         elif found is not None:
             field, value = found

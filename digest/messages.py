@@ -70,6 +70,7 @@ _TEXTS: dict[str, dict[str, str]] = {
                      "en": "To page, press Previous / Next under the search results."},
     "share_to_channel": {"zh": "分享到频道", "en": "Share in channel"},
     "search_shared": {"zh": "{user} 分享了搜索结果", "en": "{user} shared these results"},
+    "search_query": {"zh": "搜索：{query}", "en": "Search: {query}"},  # what was searched, where it is not seen
     # Slack: a private channel the app is not in cannot get its digest
     "invite_first": {"zh": "我还不在这个私有频道里：请先用 /invite @{bot} 邀请我，再订阅。",
                      "en": "I am not in this private channel yet: /invite @{bot} first, then subscribe."},
@@ -111,9 +112,13 @@ _TEXTS: dict[str, dict[str, str]] = {
     "filter_parts_joiner": {"zh": "；", "en": "; "},
     "time_usage": {"zh": "用法：/time HH:MM，例如 /time 08:30", "en": "Usage: /time HH:MM, e.g. /time 08:30"},
     "time_set": {"zh": "摘要将在每天 {time}（{tz}）发送。", "en": "The digest will come every day at {time} ({tz})."},
+    "time_set_unsubscribed": {"zh": "发送时间已设为每天 {time}（{tz}）。本聊天还没有订阅：发送 /subscribe 后生效。",
+                              "en": "Digest time set to {time} ({tz}). This chat is not subscribed: /subscribe to get it."},
     "tz_usage": {"zh": "用法：/tz 地区/城市，例如 /tz Asia/Shanghai", "en": "Usage: /tz Area/City, e.g. /tz Europe/Berlin"},
     "tz_bad": {"zh": "未知时区 {tz}。请用 IANA 名称，例如 Asia/Shanghai。", "en": "Unknown time zone {tz}. Use an IANA name, e.g. Europe/Berlin."},
     "tz_set": {"zh": "时区已设为 {tz}，摘要在当地 {time} 发送。", "en": "Time zone set to {tz}; the digest comes at {time} local time."},
+    "tz_set_unsubscribed": {"zh": "时区已设为 {tz}。本聊天还没有订阅：发送 /subscribe 后，摘要在当地 {time} 发送。",
+                            "en": "Time zone set to {tz}. This chat is not subscribed: /subscribe, and the digest comes at {time} local time."},
     "lang_usage": {"zh": "用法：/lang zh 或 /lang en", "en": "Usage: /lang zh or /lang en"},
     "lang_set": {"zh": "语言已设为中文。", "en": "Language set to English."},
     "stats_denied": {"zh": "只有管理员可以查看统计。", "en": "Only admins can see the statistics."},
@@ -136,6 +141,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "{word}：订阅不接受 since:，每份摘要都包含上一份之后的新文章（since: 用于 /search）",
         "en": "{word}: a subscription takes no since: — each digest brings what is new since the one before "
               "(since: is for /search)",
+    },
+    "query_exclude_empty": {
+        "zh": "{word}：感叹号后请写要排除的词，例如 !广告",
+        "en": "{word}: write the word to exclude after the !, e.g. !广告",
     },
     "query_field_empty": {
         "zh": "{word}：冒号后请写名称，例如 cat:科技 或 source:{example_source}",

@@ -188,7 +188,9 @@ class Store:
             count(src, src.c.location.in_(polled)).label("sources"),
             count(src, src.c.location.in_(polled), src.c.failures > 0).label("failing"),
             count(chats, chats.c.active.is_(True)).label("chats"),
-            count(subs, subs.c.active.is_(True)).label("subscribed"),
+            # a deactivated chat's subscription gets nothing: not counted
+            count(subs, subs.c.active.is_(True),
+                  subs.c.chat_id.in_(sa.select(chats.c.id).where(chats.c.active.is_(True)))).label("subscribed"),
             count(out, out.c.sent_at >= day_start).label("sent"),
         )
         with self.connect() as conn:

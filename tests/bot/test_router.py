@@ -133,7 +133,11 @@ def test_subscription_and_settings_are_confirmed_in_words_not_filter_syntax(rout
 
 
 def test_time_zone_and_language_are_per_chat(router: Router, store: Store) -> None:
-    assert "07:30" in ask(router, "/time 7:30").text
+    # not subscribed yet: said so, not a promise of a digest that will not come
+    assert ask(router, "/time 7：30").text == "发送时间已设为每天 07:30（Asia/Shanghai）。本聊天还没有订阅：发送 /subscribe 后生效。"
+    assert ask(router, "/tz Europe/Berlin").text.startswith("时区已设为 Europe/Berlin。本聊天还没有订阅")
+    ask(router, "/subscribe")
+    assert ask(router, "/time 7:30").text == "摘要将在每天 07:30（Europe/Berlin）发送。"
     assert "Europe/Berlin" in ask(router, "/tz Europe/Berlin").text
     assert ask(router, "/lang en").text == "Language set to English."
     settings = ask(router, "/settings").text

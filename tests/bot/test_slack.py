@@ -115,6 +115,7 @@ def test_slack_is_configured_from_its_variables_and_refuses_what_would_not_work(
     refused = [
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
         ({**on, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN: not an app-level token"),
+        ({**on, "SLACK_BOT_TOKEN": "xapp-1-x"}, "SLACK_BOT_TOKEN: that is an app-level token (xapp-)"),
         ({**on, "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set"),
         ({**on, "SLACK_CHANNELS": "#general"}, "SLACK_CHANNELS: '#general' not a channel id"),
         ({**on, "SLACK_COMMAND": "news"}, "SLACK_COMMAND: 'news' is not a slash command"),
@@ -159,6 +160,8 @@ def test_news_alone_is_help_in_slacks_form_and_words_are_unescaped(news: Store, 
             # Slack escaped what the user typed (`<b>&`): read as typed, it finds the titles holding it
             (typed,) = await bot.command(slack, "search 港口 &lt;b&gt;&amp;")
             assert "找到 7 篇" in _text(typed.body)
+            (since,) = await bot.command(slack, "subscribe since:7d")  # a library error, in the /news form too
+            assert "since: 用于 /news search" in _text(since.body)
             # Bolt 1.30 reads a form holding the word "payload" as a button press: not here
             (payload,) = await bot.command(slack, "search payload")
             assert "没有找到与“payload”相关的文章" in _text(payload.body)
@@ -172,6 +175,7 @@ def test_search_is_ephemeral_and_pages_and_shares_through_its_buttons(news: Stor
         async with running_slack(news, slack, clock=lambda: DUE) as bot:
             (first,) = await bot.command(slack, "search 港口 简报")
             assert first.body["response_type"] == "ephemeral"
+            assert first.body["blocks"][0]["elements"][0]["text"] == "搜索：港口 简报"  # Slack shows no one the command
             assert "找到 7 篇（第 1/2 页）" in _text(first.body)
             assert "港口简报第6期 &lt;b&gt;&amp;&lt;/b&gt;" in _text(first.body)  # mrkdwn-escaped
             assert first.body["unfurl_links"] is False and first.body["unfurl_media"] is False
@@ -247,6 +251,7 @@ def test_a_mention_is_answered_in_its_thread_and_a_retried_event_once(news: Stor
             (answer,) = await slack.until("chat.postMessage", channel="C0GEN")
             assert answer.params["thread_ts"] == "1700000000.000200"
             assert "人工智能助手进驻政务大厅" in _text(answer.params)
+            assert "分享到频道" not in _text(answer.params)  # the thread is the channel's already
             # Slack sends it again (no answer seen within 3 s): acked, not answered twice
             status, _ = await bot.post(body, {**fake_slack.sign(body), **fake_slack.retry_headers(1)},
                                        content_type="application/json")
@@ -272,6 +277,10 @@ def test_a_direct_message_is_a_command_without_the_slash(news: Store, slack: Fak
             assert "1. *人工智能助手进驻政务大厅*" in _text(answer.params)
             await asyncio.sleep(0.3)
             assert len(slack.sent("chat.postMessage")) == 1
+            # words that are no command: the hint, not "unknown command /news 你好"
+            await bot.post(fake_slack.event_body(fake_slack.message_im_event("你好")), content_type="application/json")
+            (_, hint) = await slack.until("chat.postMessage", count=2, channel="D0DM")
+            assert _text(hint.params).startswith("请发送命令，例如 /news search 人工智能")
         chat = chat_store.ensure_chat(news, "slack", "D0DM")
         assert chat.kind == "private"
 

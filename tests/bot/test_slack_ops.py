@@ -189,4 +189,4 @@ def test_digestbot_slack_manifest_prints_it(tmp_path: Path) -> None:
     assert "搜索新闻" in printed.stdout  # readable, not \\u escapes
     refused = subprocess.run([sys.executable, "-m", "bot", "slack-manifest", "--url", "http://insecure"],
                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
-    assert refused.returncode == 1 and refused.stderr.startswith("digestbot: error: --url:")
+    assert refused.returncode == 2 and refused.stderr.startswith("digestbot: error: --url:")

@@ -73,6 +73,14 @@ def test_a_field_without_a_name_is_refused_in_a_subscription_and_a_search() -> N
     assert searched.value.params == {"word": "since:"}
 
 
+@pytest.mark.parametrize("text", ["每经网 !", "！", "科技, !, 港口"])
+def test_an_exclusion_without_a_word_is_refused(text: str) -> None:
+    # excluding "" would match every article: the chat would get nothing, and not know why
+    with pytest.raises(QueryError, match="write the word to exclude after the !") as caught:
+        parse_filter(KNOWN, text)
+    assert caught.value.code == "query_exclude_empty"
+
+
 def test_the_known_names_are_read_only_for_a_bare_word() -> None:
     reads: list[int] = []
 

@@ -239,9 +239,9 @@ def test_stats_count_articles_polled_sources_chats_and_todays_sends(
         chat_ids = [conn.execute(schema.chats.insert().values(
             platform="telegram", chat_ref=str(n), language="zh", active=active, created_at=day_start,
         ).returning(schema.chats.c.id)).scalar_one() for n, active in ((1, True), (2, True), (3, False))]
-        conn.execute(schema.subscriptions.insert(), [
+        conn.execute(schema.subscriptions.insert(), [  # the deactivated chat's is on, and gets nothing
             {"chat_id": chat_id, "categories": [], "sources": [], "keywords": [], "excluded": [], "active": active,
-             "created_at": day_start} for chat_id, active in zip(chat_ids[:2], (True, False), strict=True)
+             "created_at": day_start} for chat_id, active in zip(chat_ids, (True, False, True), strict=True)
         ])
         digest_id = conn.execute(schema.digests.insert().values(
             chat_id=chat_ids[0], digest_date="2021-04-20", window_end=day_start, created_at=day_start,
