@@ -73,6 +73,8 @@ class Reply:
     search_token: str | None = None  # paging state lives in the store; buttons carry only this
     digest: DailyDigest | None = None
     articles: tuple[StoredArticle, ...] = field(default_factory=tuple)
+    # the chat's digest settings changed: news for everyone in it (Slack posts it in the channel)
+    changed: bool = False
 
 
 @dataclass(frozen=True)

@@ -171,11 +171,11 @@ class Router:
         chat_store.subscribe(self.store, chat, wanted, now=self.clock())
         text = say("subscribed", chat.language, time=self._time_of(chat), tz=self._zone(chat).key,
                    filter=self._describe(wanted, chat.language))
-        return self._reply(chat, text)
+        return self._reply(chat, text, changed=True)
 
     def _unsubscribe(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         done = chat_store.unsubscribe(self.store, chat)
-        return self._say(chat, "unsubscribed" if done else "not_subscribed")
+        return replace(self._say(chat, "unsubscribed" if done else "not_subscribed"), changed=done)
 
     def _settings(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         current = chat_store.subscription(self.store, chat)
@@ -191,7 +191,7 @@ class Router:
             return self._say(chat, "time_usage")
         chat = chat_store.update_chat(self.store, chat, digest_time=value)
         key = "time_set" if self._subscribed(chat) else "time_set_unsubscribed"
-        return self._say(chat, key, time=value, tz=self._zone(chat).key)
+        return replace(self._say(chat, key, time=value, tz=self._zone(chat).key), changed=True)
 
     def _tz(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not argument:
@@ -201,14 +201,14 @@ class Router:
             return self._say(chat, "tz_bad", tz=argument.strip()[:64])
         chat = chat_store.update_chat(self.store, chat, timezone=zone.key)
         key = "tz_set" if self._subscribed(chat) else "tz_set_unsubscribed"
-        return self._say(chat, key, tz=zone.key, time=self._time_of(chat))
+        return replace(self._say(chat, key, tz=zone.key, time=self._time_of(chat)), changed=True)
 
     def _lang(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         language = argument.strip().lower()
         if language not in LANGUAGES:
             return self._say(chat, "lang_usage")
         chat = chat_store.update_chat(self.store, chat, language=language)
-        return self._say(chat, "lang_set")
+        return replace(self._say(chat, "lang_set"), changed=True)
 
     def _stats(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         if not self._is_admin(message):

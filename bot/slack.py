@@ -51,8 +51,6 @@ EVENTS_PATH = "/slack/events"  # slash commands, interactivity and events, as th
 SEND_TIMEOUT = 20  # seconds a Web API call may take: well inside the outbox's 45 s lease
 SOCKET_CONNECT_SECONDS = 30.0  # the WebSocket must open within this at start
 MAX_RESPONSES = 5  # a response_url takes five answers in 30 minutes
-# a change to the channel's digest is news to the whole channel; everything else is the asker's
-IN_CHANNEL = frozenset({"subscribe", "unsubscribe", "time", "tz", "lang"})
 # errors that are about our token, not the chat: nothing is deactivated, Slack is down until fixed
 TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                           "missing_scope", "no_permission", "ekm_access_denied", "team_access_not_granted"})
@@ -314,7 +312,8 @@ class SlackAdapter:
             return
         reply = await asyncio.to_thread(self.router.handle, incoming)
         if reply is not None:
-            await self._respond(respond, reply, in_channel=name in IN_CHANNEL)
+            # a change to the channel's digest is news to the whole channel; the rest is the asker's
+            await self._respond(respond, reply, in_channel=reply.changed)
 
     async def _on_page(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any],
                        respond: Callable[..., Awaitable[Any]]) -> None:

@@ -215,8 +215,13 @@ def test_subscribing_is_posted_in_the_channel_and_a_private_channel_asks_for_an_
 
     async def scenario() -> None:
         async with running_slack(news, slack, clock=lambda: DUE) as bot:
+            for refused in ("subscribe !", "time 25:00", "lang fr", "unsubscribe"):  # nothing changed: the asker's
+                (answer,) = await bot.command(slack, refused)
+                assert answer.body["response_type"] == "ephemeral", refused
             (done,) = await bot.command(slack, "subscribe 金融 !广告")
             assert done.body["response_type"] == "in_channel"
+            (moved,) = await bot.command(slack, "time 09:15")
+            assert moved.body["response_type"] == "in_channel" and "09:15" in _text(moved.body)
             assert "已订阅：每天 08:00（Asia/Shanghai）发送摘要。分类：金融；排除：广告" in _text(done.body)
             (secret,) = await bot.command(slack, "subscribe", channel="G0SECRET")
             assert "请先用 /invite @digestbot 邀请我" in _text(secret.body)
