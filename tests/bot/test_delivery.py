@@ -27,6 +27,7 @@ from bot.runtime import Runtime
 from bot.slack import SlackAdapter
 from bot.telegram import TelegramAdapter
 from digest.compose import DailyDigest
+from digest.errors import DigestError
 from digest.schema import deliveries
 from digest.settings import Settings
 from digest.store import Store
@@ -73,6 +74,15 @@ def test_the_table_covers_every_kind_and_a_failing_part_is_tried_for_about_six_h
     waits = [retry_delay(n) for n in range(1, MAX_ATTEMPTS)]  # the pauses between the 12 tries
     assert waits == sorted(waits) and max(waits) == timedelta(hours=1)
     assert timedelta(hours=5) < sum(waits, timedelta()) < timedelta(hours=7)
+
+
+def test_the_lease_is_configured_and_reaches_delivery(store: Store) -> None:
+    config = BotConfig.from_env({"DIGESTBOT_OUTBOX_LEASE_SECONDS": "10"})
+    assert Runtime(store, config, {}).delivery.lease == timedelta(seconds=10)
+    assert BotConfig.from_env({}).outbox_lease_seconds == 45
+    for bad in ("1", "soon", "9999"):
+        with pytest.raises(DigestError, match="^DIGESTBOT_OUTBOX_LEASE_SECONDS: not a number of seconds from 3 to 600"):
+            BotConfig.from_env({"DIGESTBOT_OUTBOX_LEASE_SECONDS": bad})
 
 
 def test_a_moved_chat_without_its_new_ref_is_no_failure_an_adapter_can_raise() -> None:
