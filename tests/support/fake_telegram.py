@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import threading
 import time
@@ -35,6 +36,26 @@ class Call:
 
 
 @dataclass
+class Faults:
+    """How often sendMessage misbehaves, at random (seeded): a Bot API in trouble. A dropped
+    call closes the connection unanswered and delivers nothing; a hung one delivers, then
+    answers only after `hang_seconds` (past the client's timeout, so a retry sends it twice,
+    as with the real API); `forbidden` chats answer 403 (the bot was blocked)."""
+
+    rate_429: float = 0.0
+    retry_after: tuple[int, int] = (1, 3)
+    rate_500: float = 0.0
+    rate_drop: float = 0.0
+    rate_hang: float = 0.0
+    hang_seconds: float = 7.0
+    forbidden: frozenset[str] = frozenset()
+    seed: int = 0
+
+
+DROP = -1  # a status `handle` returns for "close the connection without an answer"
+
+
+@dataclass
 class FakeBotAPI:
     """The server's state; `base_url` is what TELEGRAM_API_BASE_URL would be."""
 
@@ -42,6 +63,10 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     errors: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     outage: list[int] = field(default_factory=list)  # the next calls' HTTP statuses, in turn
+    faults: Faults | None = None
+    delivered: list[tuple[str, str]] = field(default_factory=list)  # (chat, text) of every message that went
+    hung: int = 0  # calls `faults` held past the client's timeout (each may be sent again)
+    _rng: random.Random = field(default_factory=random.Random)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update: int = 1
     _next_message: int = 1000
@@ -114,11 +139,48 @@ class FakeBotAPI:
             queued = self.errors.get(str(params.get("chat_id")))
             if method == "sendMessage" and queued:
                 return queued.pop(0)
+            if method == "sendMessage" and self.faults is not None:
+                fault = self._fault(str(params.get("chat_id")))
+                if fault is not None:
+                    return fault
             chat_id = params.get("chat_id") or 0
+            with self._lock:
+                self.delivered.append((str(chat_id), str(params.get("text", ""))))
             message = {"message_id": self._message_id(), "date": int(time.time()), "text": params.get("text", ""),
                        "chat": {"id": int(chat_id), "type": "private", "first_name": "Reader"}, "from": BOT}
             return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
+
+    def misbehave(self, faults: Faults | None) -> None:
+        """From now on, sendMessage misbehaves as `faults` says (None: it stops)."""
+        with self._lock:
+            self.faults = faults
+            self._rng = random.Random(faults.seed if faults is not None else 0)
+
+    def _fault(self, chat: str) -> tuple[int, dict[str, Any]] | None:
+        """This call's misbehaviour, if the dice say so (None: answer it well)."""
+        faults = self.faults
+        assert faults is not None
+        if chat in faults.forbidden:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        with self._lock:
+            roll = self._rng.random()
+            wait = self._rng.randint(*faults.retry_after)
+        if roll < faults.rate_429:
+            return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {wait}",
+                         "parameters": {"retry_after": wait}}
+        roll -= faults.rate_429
+        if roll < faults.rate_500:
+            return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        roll -= faults.rate_500
+        if roll < faults.rate_drop:
+            return DROP, {}
+        roll -= faults.rate_drop
+        if roll < faults.rate_hang:
+            with self._lock:
+                self.hung += 1
+            time.sleep(faults.hang_seconds)  # this handler thread only; then the message goes
+        return None
 
     def reject(self, method: str) -> tuple[int, dict[str, Any]]:
         """A call with a token the server does not know: recorded, and answered 401."""
@@ -157,6 +219,10 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
             self._answer(*api.handle(self.path[len(prefix):], params))
 
         def _answer(self, status: int, body: dict[str, Any]) -> None:
+            if status == DROP:  # the connection closes unanswered
+                self.close_connection = True
+                self.connection.close()
+                return
             data = json.dumps(body).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
