@@ -306,3 +306,15 @@ def test_escaped_markup_in_a_feed_title_is_text_once() -> None:
 def _no_proxy_env() -> dict[str, str]:
     proxies = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
     return {k: v for k, v in os.environ.items() if k not in proxies} | {"PYTHONPATH": str(ROOT)}
+
+
+def test_a_stopping_poll_leaves_after_the_fetch_and_keeps_no_validators(store: Store, feed_server: FeedServer) -> None:
+    feed_server.routes["/rss"] = Route(rss(_items()), etag='"v1"')
+    feed_server.routes["/other"] = Route(_GOOD)
+    stopped = _ingestor(store, Clock(NOW), should_stop=lambda: bool(feed_server.requests))
+    report = stopped.ingest([feed_server.url("/rss"), feed_server.url("/other")])
+    assert (report.new, report.failed) == (0, 0) and [p for p, _ in feed_server.requests] == ["/rss"]
+    (state,) = list_sources(store)
+    assert state.ok_at is None  # not recorded as read: the next GET is not answered 304
+    again = _ingestor(store, Clock(NOW)).ingest([feed_server.url("/rss")])
+    assert again.new == 2 and "If-None-Match" not in feed_server.requests[-1][1]
