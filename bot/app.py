@@ -20,11 +20,17 @@ from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# How long the start waits for the first poll before it starts the adapters anyway: a fast
+# poll is done by then (commands answered from the first second see the sources); a slow
+# feed must not keep the bot from answering. The poll goes on, and SIGTERM stops it.
+FIRST_POLL_WAIT_SECONDS = 15.0
+
 
 async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-              stderr: TextIO = sys.stderr) -> int:
+              stderr: TextIO = sys.stderr, first_poll_wait: float = FIRST_POLL_WAIT_SECONDS) -> int:
     """Run the bot until SIGINT/SIGTERM (or, on the console, the end of input). Once it is
-    up it says so in one line on `stderr`; a start that fails raises `DigestError`."""
+    up it says so in one line on `stderr`; a start that fails raises `DigestError`. The
+    adapters start when the first poll is done, or after `first_poll_wait` seconds."""
     store = Store.open(config.settings.store_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -53,7 +59,11 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
     try:
         if front is not None:  # before the first poll, which may outlast the minute Heroku gives a web process to bind its port
             await front.start()
-        await runtime.run_job("poll")  # commands answered from the first second see the sources
+        first_poll = asyncio.create_task(runtime.run_job("poll"))
+        await _wait_first_poll(first_poll, stop, first_poll_wait)
+        if stop.is_set():  # SIGTERM during the first poll: stop now, the poll with the rest
+            log.info("digestbot stopping before it started")
+            return 0
         for adapter in adapters.values():
             await adapter.start()
         # after the adapters: a send before a platform is connected would only cost an attempt
@@ -73,3 +83,14 @@ async def run(config: BotConfig, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         store.close()
     return 0
 
+
+
+async def _wait_first_poll(poll: asyncio.Task[None], stop: asyncio.Event, seconds: float) -> None:
+    """Until the first poll is done, a stop is asked for, or `seconds` have passed."""
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({poll, stopping}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not done:
+        log.warning("the first poll is taking over %g s: the bot starts now, and the poll goes on", seconds)

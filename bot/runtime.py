@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -75,11 +76,12 @@ class Runtime:
             "queue_due": JobState(QUEUE_SECONDS),
             "drain": JobState(DRAIN_SECONDS),
         }
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], str] = {}  # the runs in progress, by job name
+        self._stopping = threading.Event()  # read by a poll's thread between sources and articles
         self._unknown_zones: set[int] = set()  # chats whose zone was reported unknown
 
     def start(self) -> None:
-        """Schedule the jobs and start the scheduler (the caller has polled once already).
+        """Schedule the jobs and start the scheduler (the caller has started the first poll).
 
         Every job gets its first run time: APScheduler 3 adds a job whose `next_run_time`
         is None *paused*, and a paused job never runs.
@@ -94,24 +96,32 @@ class Runtime:
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop scheduling and let a running job finish (up to `grace` seconds): the
-        scheduler's own shutdown would cancel it mid-way."""
-        if not self.scheduler.running:
-            return
-        self.scheduler.pause()
+        scheduler's own shutdown would cancel it mid-way. A poll is not waited for: it
+        stores each article in its own transaction, and a slow feed may hold it a minute."""
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        for task, name in list(self._tasks.items()):
+            if name == "poll":  # its thread leaves at the next source or article by itself
+                task.cancel()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             if pending:
                 log.warning("%d job(s) still running after %g s: cancelled", len(pending), grace)
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
 
     async def run_job(self, name: str) -> None:
         """Run one job once, recording how it went; a failure is reported and the job
         runs again at its next time. Shutdown waits for a run in progress."""
         job: Callable[[], Awaitable[Any]] = getattr(self, name)
         state = self.jobs[name]
+        if state.running:  # the first poll, run before the scheduler, may still be going
+            log.info("job %s: still running since %s; this run is skipped", name, _iso(state.last_start))
+            return
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
+            self._tasks[task] = name
         state.running, state.last_start = True, time.time()
         try:
             await job()
@@ -125,14 +135,15 @@ class Runtime:
             state.runs += 1
             state.running = False
             if task is not None:
-                self._tasks.discard(task)
+                self._tasks.pop(task, None)
 
     async def poll(self) -> None:
         """Ingest what is new in the configured sources: all of them at the first run (a
         restart reads what arrived while the bot was down), then those whose time has come."""
-        ingestor = Ingestor(self.store, poll_minutes=self.config.settings.poll_minutes, workers=1)
+        ingestor = Ingestor(self.store, poll_minutes=self.config.settings.poll_minutes, workers=1,
+                            should_stop=self._stopping.is_set)
         read = ingestor.poll_due if self.jobs["poll"].runs else ingestor.ingest
-        report = await asyncio.to_thread(read, list(self.config.settings.sources))
+        report = await _in_daemon_thread(read, list(self.config.settings.sources))
         log.info("poll: %s", report.line())
         for where, reason in report.errors:
             log.warning("poll: %s: %s", where, reason)
@@ -230,6 +241,34 @@ class Runtime:
             "failures_in_a_row": state.failures_in_a_row,
             "next_run": next_run.astimezone(timezone.utc).isoformat(timespec="seconds") if next_run else None,
         }
+
+
+async def _in_daemon_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` in a daemon thread of its own: asyncio's executor threads are
+    waited for at exit, so a fetch in one would hold a stopping bot until it ends."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def target() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (function(*args), None)
+        except BaseException as exc:  # noqa: B036 (handed to the awaiting task, which raises it)
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop has closed: the bot stopped without waiting for this
+            pass
+
+    threading.Thread(target=target, name=f"digestbot-{getattr(function, '__name__', 'job')}", daemon=True).start()
+    return await future
 
 
 def _iso(stamp: float | None) -> str | None:

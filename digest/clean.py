@@ -50,13 +50,14 @@ def clean_body(body: str) -> list[Block]:
     return clean_html(markup)
 
 
-def clean_html(markup: str) -> list[Block]:
-    """Turn HTML into clean heading/paragraph blocks, boilerplate removed."""
+def clean_html(markup: str, *, unescape_left: bool = True) -> list[Block]:
+    """Turn HTML into clean heading/paragraph blocks, boilerplate removed. `unescape_left`
+    unescapes entities left in the text once more (posts' double escaping); feeds pass False."""
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return []
-    collector = _Collector()
+    collector = _Collector(unescape_left=unescape_left)
     collector.add(root.text, bold=False)
     _walk(root, collector, bold=False)
     collector.flush()
@@ -68,6 +69,7 @@ class _Collector:
     blocks: list[Block] = field(default_factory=list)
     pieces: list[tuple[str, bool]] = field(default_factory=list)
     heading: bool = False
+    unescape_left: bool = True
 
     def add(self, text: str | None, *, bold: bool) -> None:
         if not text:
@@ -79,7 +81,7 @@ class _Collector:
             self.pieces.append((part, bold))
 
     def flush(self) -> None:
-        text = _normalise("".join(t for t, _ in self.pieces))
+        text = _normalise("".join(t for t, _ in self.pieces), unescape_left=self.unescape_left)
         visible = [(t, b) for t, b in self.pieces if t.strip()]
         all_bold = bool(visible) and all(b for _, b in visible)
         heading_tag = self.heading
@@ -117,7 +119,9 @@ def _walk(element: lxml.html.HtmlElement, out: _Collector, *, bold: bool) -> Non
         out.add(child.tail, bold=bold)
 
 
-def _normalise(text: str) -> str:
-    if "&" in text:  # bodies arrive double-escaped (`&amp;#123;`): unescape what is left
+def _normalise(text: str, *, unescape_left: bool = True) -> str:
+    # Hexo posts arrive double-escaped (`&amp;#123;`): unescape what is left. A feed's HTML
+    # is escaped once, by the feed's XML: `&amp;lt;b&amp;gt;` there is the text `&lt;b&gt;`
+    if unescape_left and "&" in text:
         text = html.unescape(text)
     return _WHITESPACE.sub(" ", text).strip()

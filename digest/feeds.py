@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import calendar
+import html
+import http.client
 import socket
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,7 +22,13 @@ from .clean import clean_html
 from .dates import is_date_only
 from .errors import DigestError
 
-TIMEOUT_SECONDS = 20.0
+TIMEOUT_SECONDS = 20.0  # for each connect and read
+# for the whole fetch, redirects included: a server sending a byte a second never trips the
+# per-read timeout, and one such feed would hold every poll behind it
+DEADLINE_SECONDS = 60.0
+# redirects are followed to http(s) only (urllib would follow to ftp:), this many hops at most
+MAX_REDIRECTS = 5
+_WEB_SCHEMES = ("http", "https")
 MAX_FEED_BYTES = 20 * 1024 * 1024  # a feed is a few hundred KB; more is not a feed
 _USER_AGENT = f"digestbot/{__version__} (news digest feed reader)"
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -59,17 +69,23 @@ def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     timeout: float = TIMEOUT_SECONDS,
+    deadline: float = DEADLINE_SECONDS,
 ) -> FeedResponse:
-    """GET `url` with If-None-Match / If-Modified-Since; raises `FeedError` on any failure."""
+    """GET `url` with If-None-Match / If-Modified-Since, within `deadline` seconds in all;
+    raises `FeedError` on any failure."""
     headers = {"User-Agent": _USER_AGENT, "Accept": _ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
+    watch = _Deadline(deadline)
+    opener = urllib.request.build_opener(_HTTPHandler(watch), _HTTPSHandler(watch), _RedirectHandler())
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             body = response.read(MAX_FEED_BYTES + 1)
+            if watch.expired:  # the cut socket may look like a short, complete body
+                raise FeedError(url, watch.reason)
             if len(body) > MAX_FEED_BYTES:
                 raise FeedError(url, f"response is over the {MAX_FEED_BYTES:,}-byte limit")
             return FeedResponse(
@@ -79,41 +95,158 @@ def fetch(
                 last_modified=response.headers.get("Last-Modified"),
                 content_type=response.headers.get("Content-Type", ""),
             )
+    except FeedError:
+        raise
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return FeedResponse(status=304, etag=etag, last_modified=last_modified)
+        if watch.expired:
+            raise FeedError(url, watch.reason) from exc
         raise FeedError(url, f"HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         reason = exc.reason
+        if watch.expired:
+            raise FeedError(url, watch.reason) from exc
+        if isinstance(reason, _Refused):
+            raise FeedError(url, str(reason)) from exc
         if isinstance(reason, (socket.timeout, TimeoutError)):
             raise FeedError(url, f"timed out after {timeout:g} s") from exc
         raise FeedError(url, f"cannot connect: {getattr(reason, 'strerror', None) or reason}") from exc
     except (TimeoutError, socket.timeout) as exc:
-        raise FeedError(url, f"timed out after {timeout:g} s") from exc
-    except (OSError, ValueError) as exc:
-        raise FeedError(url, f"cannot fetch: {exc}") from exc
+        raise FeedError(url, watch.reason if watch.expired else f"timed out after {timeout:g} s") from exc
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise FeedError(url, watch.reason if watch.expired else f"cannot fetch: {exc}") from exc
+    finally:
+        watch.cancel()
+
+
+class _Refused(Exception):
+    """A redirect the fetcher will not follow; its text is the reason."""
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    # the hops are counted here, so urllib's own (multi-line) loop errors never come first
+    max_redirections = max_repeats = MAX_REDIRECTS + 1
+
+    def http_error_302(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                       headers: Any) -> Any:
+        target = headers.get("location") or headers.get("uri")
+        if target:
+            newurl = urllib.parse.urljoin(req.full_url, target)
+            scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+            if scheme not in _WEB_SCHEMES:
+                fp.close()
+                raise urllib.error.URLError(_Refused(
+                    f"redirected to {newurl[:200]!r}: only http and https redirects are followed"))
+            if getattr(req, "digest_hops", 0) >= MAX_REDIRECTS:
+                fp.close()
+                raise urllib.error.URLError(_Refused(f"more than {MAX_REDIRECTS} redirects"))
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            new.digest_hops = getattr(req, "digest_hops", 0) + 1  # type: ignore[attr-defined]
+        return new
+
+
+class _Deadline:
+    """Cuts the sockets of one fetch when its time is up: that ends any read in progress,
+    however slowly the server sends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def reason(self) -> str:
+        return f"took longer than {self.seconds:g} s in all (the limit for one fetch)"
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _cut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _cut(sock)
+
+
+def _cut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+def _watched(base: type[http.client.HTTPConnection], deadline: _Deadline) -> type[http.client.HTTPConnection]:
+    class Connection(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    return Connection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPConnection, self._deadline), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched(http.client.HTTPSConnection, self._deadline), req,
+                            context=self._context)  # type: ignore[attr-defined]
 
 
 def parse_feed(body: bytes, url: str, content_type: str = "", *, now: datetime | None = None) -> Feed:
     """The items of an RSS or Atom document as articles; raises `FeedError` when it is not a feed."""
-    parsed = feedparser.parse(body, response_headers={"content-type": content_type, "content-location": url})
+    try:
+        parsed = feedparser.parse(body, response_headers={"content-type": content_type, "content-location": url})
+    except Exception as exc:  # hostile bytes: feedparser raises UnicodeError, ValueError, KeyError…
+        raise FeedError(url, f"not a readable feed: {type(exc).__name__}: {_short(exc)}") from exc
     if not parsed.get("version"):
         raise FeedError(url, _not_a_feed(body, content_type, parsed))
-    title = _text(parsed.feed.get("title")) or url
+    title = _text(parsed.feed.get("title"), (parsed.feed.get("title_detail") or {}).get("type", "")) or url
     fetched = now or datetime.now(timezone.utc)
     articles, errors = [], []
     for number, entry in enumerate(parsed.entries, 1):
         try:
             articles.append(_article(entry, title, fetched))
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
             errors.append(f"item {number}: {exc}")
     return Feed(title=title, articles=articles, errors=errors)
 
 
 def _article(entry: Any, source: str, fetched: datetime) -> Article:
-    html = _longest_content(entry)
-    blocks = tuple(clean_html(html)) if html.strip() else ()
-    title = _text(entry.get("title")) or (blocks[0].text[:60] if blocks else "")
+    markup = _longest_content(entry)
+    blocks = tuple(clean_html(markup, unescape_left=False)) if markup.strip() else ()
+    title = _text(entry.get("title"), (entry.get("title_detail") or {}).get("type", "")) or (
+        blocks[0].text[:60] if blocks else "")
     if not title:
         raise ValueError("no title and no text")
     when = entry.get("published_parsed") or entry.get("updated_parsed")
@@ -128,23 +261,45 @@ def _article(entry: Any, source: str, fetched: datetime) -> Article:
         date_only=when is not None and is_date_only(written),
         source=source,
         categories=categories,
-        url=entry.get("link") or None,
+        url=_web_link(entry.get("link")),
     )
 
 
+def _web_link(link: object) -> str | None:
+    # a `javascript:` or `data:` link would be sent to chats as a link to tap: http(s) only
+    if not isinstance(link, str) or not link.strip():
+        return None
+    try:
+        scheme = urllib.parse.urlsplit(link.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return link.strip() if scheme in _WEB_SCHEMES else None
+
+
 def _longest_content(entry: Any) -> str:
-    candidates = [c.get("value", "") for c in entry.get("content", [])]
-    candidates.append(entry.get("summary", ""))
+    # as HTML: feedparser gives text/plain values as text, whose `&` and `<` are characters
+    candidates = [_as_html(c.get("value", ""), c.get("type", "")) for c in entry.get("content", [])]
+    summary = entry.get("summary_detail") or {}
+    candidates.append(_as_html(entry.get("summary", ""), summary.get("type", "")))
     return max(candidates, key=len)
 
 
-def _text(value: object) -> str:
-    # feedparser has already turned entities into characters; a title may still carry tags
+def _as_html(value: str, content_type: str) -> str:
+    return html.escape(value) if content_type == "text/plain" else value
+
+
+def _text(value: object, content_type: str = "text/html") -> str:
+    # feedparser gives text/plain values as text; other values are HTML, with tags or entities
     if not value:
         return ""
-    blocks = clean_html(str(value)) if "<" in str(value) else None
-    text = " ".join(b.text for b in blocks) if blocks is not None else str(value)
+    text = str(value)
+    if content_type != "text/plain" and ("<" in text or "&" in text):
+        text = " ".join(b.text for b in clean_html(text, unescape_left=False))
     return " ".join(text.split())
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or "no detail"
 
 
 def _not_a_feed(body: bytes, content_type: str, parsed: Any) -> str:

@@ -91,6 +91,7 @@ class Ingestor:
         fetch: Callable[..., feeds.FeedResponse] = feeds.fetch,
         clock: Callable[[], datetime] | None = None,
         progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.poll_minutes = poll_minutes
@@ -99,11 +100,15 @@ class Ingestor:
         self.fetch = fetch
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.progress = progress
+        # asked between sources and between articles: a stopping bot leaves at the next one
+        self.should_stop = should_stop or (lambda: False)
 
     def ingest(self, locations: Iterable[str]) -> IngestReport:
         """Poll every source now (folders, files, feed URLs), registering new ones."""
         report = IngestReport()
         for raw in locations:
+            if self.should_stop():
+                break
             source = self._register(raw, report)
             if source is not None:
                 report.merge(self.poll(*source))
@@ -114,6 +119,8 @@ class Ingestor:
         now = self.clock()
         report = IngestReport()
         for raw in locations:
+            if self.should_stop():
+                break
             source = self._register(raw, report)
             if source is None:
                 continue
@@ -178,6 +185,8 @@ class Ingestor:
                 changed.append((name, row.sha256 if row is not None else None))
         done = 0
         for name, result in map_jobs(prepare_file, [(n, sha, self.max_chars) for n, sha in changed], self.workers):
+            if self.should_stop():  # not recorded as read: the files not saved are read next time
+                return report
             # stamped as it is stored, not when the poll began: a digest window that closed
             # meanwhile must not find, later, an article "stored" inside it
             self._save_file(source_id, name, result, known.get(name), report, self.clock())
@@ -221,6 +230,8 @@ class Ingestor:
             etag, last_modified = sources.validators(conn, source_id)
         try:
             response = self.fetch(url, etag=etag, last_modified=last_modified)
+            if self.should_stop():
+                return report
             if response.status == 304:
                 log.info("feed %s: not modified", url)
                 with self.store.begin() as conn:
@@ -235,6 +246,8 @@ class Ingestor:
         done = 0
         prepared = map_jobs(prepare_item, [(a, self.max_chars) for a in fresh], self.workers)
         for article, result in zip(fresh, prepared, strict=True):
+            if self.should_stop():  # its validators not kept: the next GET is not a 304 that loses the rest
+                return report
             where = article.url or f"{url} «{article.title}»"
             if isinstance(result, str):
                 report.fail(where, result)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import functools
+import html
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +17,7 @@ from digest.ingest import Ingestor
 from digest.search import search
 from digest.sources import list_sources
 from digest.store import Store
-from tests.support.builders import rss
+from tests.support.builders import ROOT, rss
 from tests.support.feeds import FeedServer, Route
 from tests.support.texts import AI_BODY, BANK_BODY, PORT_BODY
 
@@ -177,3 +182,139 @@ def test_items_without_title_or_text_are_counted_as_failures() -> None:
     feed = feeds.parse_feed(body, "http://127.0.0.1/rss")
     assert [a.title for a in feed.articles] == ["只有标题"]
     assert feed.errors == ["item 1: no title and no text"]
+
+
+# -- hostile feeds (issue 11) -----------------------------------------------------------
+
+_GOOD = rss([{"title": "多家银行下调存款利率", "link": "http://127.0.0.1/news/2", "description": f"<![CDATA[{BANK_BODY}]]>"}])
+# each made feedparser raise (UnicodeError, ValueError, UnicodeDecodeError) through parse_feed
+_MALFORMED = {
+    "undefined-encoding": _GOOD.replace(b'encoding="UTF-8"', b'encoding="undefined"'),
+    "nul-in-encoding": _GOOD.replace(b'encoding="UTF-8"', b'encoding="x\x00"'),
+    "junk-bytes": b'<?xml \xf9version="1.0" encoding="\xc2UTF-8"?><rss versi\xe6kon="2.0"' + _GOOD[60:],
+}
+
+
+@pytest.mark.parametrize("body", _MALFORMED.values(), ids=_MALFORMED.keys())
+def test_a_malformed_feed_is_a_feed_error_with_a_reason(body: bytes) -> None:
+    with pytest.raises(feeds.FeedError, match=r"^http://127\.0\.0\.1/bad: not a readable feed: \w+: .+") as caught:
+        feeds.parse_feed(body, "http://127.0.0.1/bad", "application/rss+xml")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("body", _MALFORMED.values(), ids=_MALFORMED.keys())
+def test_a_malformed_feed_is_marked_failing_and_the_next_feed_is_read(
+    store: Store, feed_server: FeedServer, body: bytes
+) -> None:
+    feed_server.routes["/bad"] = Route(body, content_type="application/rss+xml")  # no charset: the XML says
+    feed_server.routes["/good"] = Route(_GOOD)
+    report = _ingestor(store, Clock(NOW)).ingest([feed_server.url("/bad"), feed_server.url("/good")])
+    assert (report.new, report.failed) == (1, 1)
+    assert report.errors[0][0] == feed_server.url("/bad") and "not a readable feed" in report.errors[0][1]
+    bad = next(s for s in list_sources(store) if s.location.endswith("/bad"))
+    assert bad.failures == 1 and "not a readable feed" in (bad.last_error or "")
+
+
+def test_digestbot_ingest_says_one_line_per_bad_feed_and_exits_1(tmp_path: Path, feed_server: FeedServer) -> None:
+    for name, body in _MALFORMED.items():
+        feed_server.routes[f"/{name}"] = Route(body, content_type="application/rss+xml")
+    feed_server.routes["/good"] = Route(_GOOD)
+    urls = [feed_server.url(f"/{name}") for name in _MALFORMED] + [feed_server.url("/good")]
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "ingest", "--database", f"sqlite:///{tmp_path / 'store.db'}", *urls],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env=_no_proxy_env(),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digestbot: error: ")]
+    assert [e.split(": not a readable feed: ")[0] for e in errors] == [f"digestbot: error: {u}" for u in urls[:-1]]
+    assert result.stdout.strip() == "ingest: 1 new, 0 updated, 0 duplicate, 3 failed, 0 unchanged"
+
+
+def test_a_feed_that_drips_fails_at_the_overall_deadline(store: Store, feed_server: FeedServer) -> None:
+    # every byte comes well within the per-read timeout; the whole would take minutes
+    feed_server.routes["/drip"] = Route(_GOOD, drip=0.2)
+    feed_server.routes["/good"] = Route(_GOOD.replace(b"news/2", b"news/3"))
+    fetch = functools.partial(feeds.fetch, timeout=5, deadline=1)
+    report = _ingestor(store, Clock(NOW), fetch=fetch).ingest([feed_server.url("/drip"), feed_server.url("/good")])
+    assert (report.failed, report.new) == (1, 1)
+    assert report.errors == [(feed_server.url("/drip"), "took longer than 1 s in all (the limit for one fetch)")]
+
+
+def test_the_overall_deadline_is_a_documented_minute() -> None:
+    import inspect
+
+    assert feeds.DEADLINE_SECONDS == 60
+    assert inspect.signature(feeds.fetch).parameters["deadline"].default == feeds.DEADLINE_SECONDS
+
+
+def test_redirects_are_followed_to_http_up_to_five_hops(feed_server: FeedServer) -> None:
+    for hop in range(5):
+        feed_server.routes[f"/r{hop}"] = Route(status=302, location=f"/r{hop + 1}")
+    feed_server.routes["/r5"] = Route(_GOOD)
+    assert b"<rss" in feeds.fetch(feed_server.url("/r0"), timeout=5).body
+    with pytest.raises(feeds.FeedError, match=r"r0: more than 5 redirects$"):
+        feed_server.routes["/r5"] = Route(status=301, location="/r6")
+        feed_server.routes["/r6"] = Route(_GOOD)
+        feeds.fetch(feed_server.url("/r0"), timeout=5)
+
+
+def test_a_redirect_to_itself_is_refused_in_one_line(feed_server: FeedServer) -> None:
+    feed_server.routes["/loop"] = Route(status=307, location="/loop")
+    with pytest.raises(feeds.FeedError, match=r"loop: more than 5 redirects$"):
+        feeds.fetch(feed_server.url("/loop"), timeout=5)
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/feed.xml", "file:///etc/passwd", "gopher://127.0.0.1/x"])
+def test_a_redirect_to_another_scheme_is_refused(feed_server: FeedServer, target: str) -> None:
+    feed_server.routes["/moved"] = Route(status=301, location=target)
+    with pytest.raises(feeds.FeedError) as caught:
+        feeds.fetch(feed_server.url("/moved"), timeout=5)
+    assert caught.value.reason == f"redirected to {target!r}: only http and https redirects are followed"
+
+
+def test_only_http_item_links_are_kept() -> None:
+    links = ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "vbscript:x",
+             "ftp://127.0.0.1/x", "https://127.0.0.1/ok", "HTTP://127.0.0.1/ok2"]
+    items = [{"title": f"第{i}条", "link": html.escape(link), "description": "正文。"} for i, link in enumerate(links)]
+    feed = feeds.parse_feed(rss(items), "http://127.0.0.1/rss")
+    assert [a.url for a in feed.articles] == [None] * 5 + ["https://127.0.0.1/ok", "http://127.0.0.1/ok2"]
+
+
+@pytest.mark.parametrize(
+    ("description", "text"),
+    [
+        # the XML unescapes once to HTML `&lt;b&gt;`, which is the text <b>
+        ("说明 &amp;lt;b&amp;gt;粗体&amp;lt;/b&amp;gt; 的写法。", "说明 <b>粗体</b> 的写法。"),
+        # in CDATA the HTML itself is `&amp;lt;b&amp;gt;`: the text &lt;b&gt;, not <b>
+        ("<![CDATA[<p>说明 &amp;lt;b&amp;gt;粗体&amp;lt;/b&amp;gt; 的写法。</p>]]>", "说明 &lt;b&gt;粗体&lt;/b&gt; 的写法。"),
+        ("<![CDATA[<p>价格 &amp;#123;见附表&amp;#125;。</p>]]>", "价格 &#123;见附表&#125;。"),
+    ],
+)
+def test_escaped_markup_in_a_feed_is_unescaped_once(description: str, text: str) -> None:
+    feed = feeds.parse_feed(rss([{"title": "标题", "description": description}]), "http://127.0.0.1/rss")
+    assert [b.text for b in feed.articles[0].blocks] == [text]
+
+
+def test_escaped_markup_in_a_feed_title_is_text_once() -> None:
+    items = [{"title": "讲解 &amp;lt;i&amp;gt; 标签", "description": "正文。"},
+             {"title": "<![CDATA[A &amp;amp; B]]>", "description": "正文。"}]
+    feed = feeds.parse_feed(rss(items), "http://127.0.0.1/rss")
+    assert [a.title for a in feed.articles] == ["讲解 <i> 标签", "A &amp; B"]
+
+
+def _no_proxy_env() -> dict[str, str]:
+    proxies = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
+    return {k: v for k, v in os.environ.items() if k not in proxies} | {"PYTHONPATH": str(ROOT)}
+
+
+def test_a_stopping_poll_leaves_after_the_fetch_and_keeps_no_validators(store: Store, feed_server: FeedServer) -> None:
+    feed_server.routes["/rss"] = Route(rss(_items()), etag='"v1"')
+    feed_server.routes["/other"] = Route(_GOOD)
+    stopped = _ingestor(store, Clock(NOW), should_stop=lambda: bool(feed_server.requests))
+    report = stopped.ingest([feed_server.url("/rss"), feed_server.url("/other")])
+    assert (report.new, report.failed) == (0, 0) and [p for p, _ in feed_server.requests] == ["/rss"]
+    (state,) = list_sources(store)
+    assert state.ok_at is None  # not recorded as read: the next GET is not answered 304
+    again = _ingestor(store, Clock(NOW)).ingest([feed_server.url("/rss")])
+    assert again.new == 2 and "If-None-Match" not in feed_server.requests[-1][1]

@@ -1,5 +1,5 @@
 """A feed server on 127.0.0.1 that the real feed fetcher reads: routes, conditional GET,
-slow answers, and a record of every request."""
+slow answers, bodies dripped a byte at a time, redirects, and a record of every request."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     delay: float = 0.0
+    drip: float = 0.0  # seconds between the body's bytes: every read is quick, the whole is slow
+    location: str | None = None  # a Location header (with a 3xx status: a redirect)
 
 
 @dataclass
@@ -64,9 +66,17 @@ def serve_feeds() -> Iterator[FeedServer]:
                 self.send_header("ETag", route.etag)
             if route.last_modified:
                 self.send_header("Last-Modified", route.last_modified)
+            if route.location:
+                self.send_header("Location", route.location)
             self.end_headers()
             try:
-                self.wfile.write(route.body)
+                if route.drip:
+                    for i in range(len(route.body)):
+                        self.wfile.write(route.body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                else:
+                    self.wfile.write(route.body)
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
