@@ -30,7 +30,7 @@ from digest.messages import say
 
 from . import chats as chat_store
 from .adapter import FailureKind, Incoming, PacingLimits, SendFailure, parse_slash
-from .config import BotConfig
+from .config import WEBHOOK_SECRET_MISSING, BotConfig
 from .errors import ErrorReporter
 from .router import Router
 from .startup import Failure, retrying
@@ -78,6 +78,9 @@ class TelegramAdapter:
     async def start(self) -> None:
         """Reach the Bot API (retried while it may heal), then poll or serve the webhook;
         a start that cannot succeed raises `DigestError` with the reason in one line."""
+        if self.config.telegram_webhook_url and not self.config.telegram_webhook_secret:
+            # a configuration built in code skips from_env's check; forged updates must not get in
+            raise DigestError(f"telegram: {WEBHOOK_SECRET_MISSING}")
         app = self.application
         await self._retrying(self._contact)
         # they get the digest without subscribing

@@ -214,3 +214,32 @@ def test_the_start_line_of_a_webhook_shows_no_secret(sqlite_news: Store, api: Fa
 def test_the_store_line_hides_the_password() -> None:
     store = Store(sa.create_engine("postgresql+psycopg://bot:hunter2@db.example.com/news"))  # never connects
     assert store.safe_url == "postgresql+psycopg://bot:***@db.example.com/news"
+
+
+def test_webhook_mode_without_a_secret_is_refused_at_start(sqlite_news: Store, api: FakeBotAPI) -> None:
+    # issue 11: without a secret the webhook took any POST as an update from Telegram
+    hook = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/hook"}
+    with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set") as raised:
+        BotConfig.from_env(hook)
+    assert SECRET not in str(raised.value)
+    for bad in ("has space", "x" * 257, "ünïcode"):
+        with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET: 1-256 characters") as raised:
+            BotConfig.from_env({**hook, "TELEGRAM_WEBHOOK_SECRET": bad})
+        assert bad not in str(raised.value)
+    assert BotConfig.from_env({**hook, "TELEGRAM_WEBHOOK_SECRET": "s3cret_-"}).telegram_webhook_secret == "s3cret_-"
+    assert BotConfig.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).telegram_webhook_secret is None  # polling needs none
+
+    # a configuration built in code is refused by the adapter, before it reaches the Bot API
+    config = BotConfig(telegram_token=TOKEN, telegram_api_base_url=api.base_url, webhook_listen="127.0.0.1",
+                       telegram_webhook_url=f"http://127.0.0.1:{_closed_port()}/hook")
+    adapter = TelegramAdapter(Router(sqlite_news, config), config)
+
+    async def scenario() -> None:
+        try:
+            await adapter.start()
+        finally:
+            await adapter.stop()
+
+    with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set"):
+        asyncio.run(scenario())
+    assert api.sent(method="setWebhook") == [] and api.sent(method="getMe") == []
