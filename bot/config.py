@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
+DEFAULT_COMMANDS_PER_MINUTE = 20  # per chat and per user; a person rarely sends more than one a few seconds
 TELEGRAM_API = "https://api.telegram.org"
 SLACK_API = "https://slack.com/api/"
 DEFAULT_SLACK_COMMAND = "/news"  # some names are Slack's own (/search, /remind…)
@@ -62,6 +63,7 @@ class BotConfig:
     slack_api_base_url: str = SLACK_API  # used as given: a proxy's or a test's
     slack_command: str = DEFAULT_SLACK_COMMAND
     slack_channels: tuple[str, ...] = ()  # channel ids that get the digest without subscribing
+    commands_per_minute: int = DEFAULT_COMMANDS_PER_MINUTE  # per chat and per user; 0: no limit
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -107,6 +109,7 @@ class BotConfig:
             http_port=http_port,
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
+            commands_per_minute=_commands_per_minute(env.get("DIGESTBOT_COMMANDS_PER_MINUTE")),
             **slack,
         )
 
@@ -205,6 +208,16 @@ def _port(name: str, raw: str) -> int:
     if not 0 < port < 65536:
         raise DigestError(f"{name}: not a port number (1-65535): {raw!r}")
     return port
+
+
+def _commands_per_minute(raw: str | None) -> int:
+    """DIGESTBOT_COMMANDS_PER_MINUTE: a count (0 turns the limit off); the default when unset."""
+    digits = (raw or "").strip()
+    if not digits:
+        return DEFAULT_COMMANDS_PER_MINUTE
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 6:
+        raise DigestError(f"DIGESTBOT_COMMANDS_PER_MINUTE: not a count of commands (0 for no limit): {raw!r}")
+    return int(digits)
 
 
 def _list(raw: str | None) -> list[str]:

@@ -39,6 +39,7 @@ from .telegram_html import HtmlMessage, digest_messages, reply_messages
 log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+CONCURRENT_UPDATES = 16  # updates handled at once; the router's store work runs on threads
 _PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
 
@@ -62,6 +63,8 @@ class TelegramAdapter:
             .token(config.telegram_token or "")
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
+            # one chat's flood must not queue every other chat's updates behind it
+            .concurrent_updates(CONCURRENT_UPDATES)
             .build()
         )
         self.application.add_handler(MessageHandler(filters.TEXT, self._on_message))
