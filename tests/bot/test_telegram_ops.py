@@ -161,12 +161,14 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
             api.push_message(100, "/search@digest_bot 银行")
             (report,) = await api.until("sendMessage", chat_id=-100123)
             assert report.params["parse_mode"] == "HTML"
+            # the router's catch-all answers (issue 11: no update ends in a traceback and silence)
             assert report.params["text"].startswith(
-                "⚠️ telegram update failed: chat telegram:100, /search: IntegrityError: (sqlite3.IntegrityError) disk I/O error")
-            assert api.sent(100) == []
+                "⚠️ command failed: chat telegram:100, /search: IntegrityError: (sqlite3.IntegrityError) disk I/O error")
+            (sorry,) = await api.until("sendMessage", chat_id=100)
+            assert sorry.params["text"] == "出错了，请稍后再试。"
             _break_chats(sqlite_news, False)
             api.push_message(100, "/search 银行")
-            (answer,) = await api.until("sendMessage", chat_id=100)
+            answer = (await api.until("sendMessage", count=2, chat_id=100))[-1]
             assert "多家银行下调存款利率" in answer.params["text"]
             await asyncio.sleep(0.2)
             assert len(api.sent(-100123)) == 1
@@ -175,7 +177,7 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
         asyncio.run(scenario())
     reports = [r for r in caplog.records if r.name == "bot.errors"]
     assert len(reports) == 1 and reports[0].exc_info is None
-    assert reports[0].getMessage().startswith("telegram update failed: chat telegram:100, /search: IntegrityError")
+    assert reports[0].getMessage().startswith("command failed: chat telegram:100, /search: IntegrityError")
 
 
 def test_in_process_a_rejected_token_raises_a_digest_error_without_the_token(sqlite_news: Store, api: FakeBotAPI) -> None:
