@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -14,6 +15,19 @@ from digest.compose import DigestFilter
 from digest.schema import chats as chats_table
 from digest.schema import subscriptions
 from digest.store import Store, insert
+
+
+MAX_TITLE = 256  # characters of a chat's title kept; Telegram's own limit is 128
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL; none belongs in a title
+
+
+def clean_title(title: str | None) -> str | None:
+    """A chat's title as the store keeps it: no control characters, a lone surrogate as
+    U+FFFD, at most MAX_TITLE characters; None when nothing is left."""
+    if title is None:
+        return None
+    text = _CONTROL.sub(" ", title).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.strip()[:MAX_TITLE] or None
 
 
 @dataclass(frozen=True)
@@ -53,8 +67,9 @@ class Subscription:
 
 
 def ensure_chat(store: Store, platform: str, chat_ref: str, *, kind: str = "private", title: str | None = None) -> Chat:
-    """The chat, created on first contact; its title and kind kept current."""
+    """The chat, created on first contact; its title (cleaned: see `clean_title`) and kind kept current."""
     now = datetime.now(timezone.utc)
+    title = clean_title(title)
     with store.begin() as conn:
         statement = insert(conn, chats_table).values(
             platform=platform, chat_ref=chat_ref, kind=kind, title=title, language="zh", active=True, created_at=now

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
 DEFAULT_OUTBOX_LEASE_SECONDS = 45.0
+DEFAULT_COMMANDS_PER_MINUTE = 20  # per chat and per user; a person rarely sends more than one a few seconds
 TELEGRAM_API = "https://api.telegram.org"
 SLACK_API = "https://slack.com/api/"
 DEFAULT_SLACK_COMMAND = "/news"  # some names are Slack's own (/search, /remind…)
@@ -27,6 +28,7 @@ _ADMIN_ID = re.compile(r"^(telegram:\d+|slack:[UW][A-Z0-9]+)$")
 # Slack's channel ids: public C…, private G… (older) or C…, direct messages D…
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SLACK_COMMAND = re.compile(r"^/[a-z0-9_-]{1,31}$")  # Slack's rule: lower case, at most 32 with the slash
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API's setWebhook accepts
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _PORT_VARIABLES = ("PORT", "DIGESTBOT_HTTP_PORT")  # what Heroku-like platforms set, and ours
 _OLD_PORT_VARIABLE = "DIGESTBOT_HEALTH_PORT"  # deprecated: it named the port when it served /healthz only
@@ -64,6 +66,7 @@ class BotConfig:
     slack_api_base_url: str = SLACK_API  # used as given: a proxy's or a test's
     slack_command: str = DEFAULT_SLACK_COMMAND
     slack_channels: tuple[str, ...] = ()  # channel ids that get the digest without subscribing
+    commands_per_minute: int = DEFAULT_COMMANDS_PER_MINUTE  # per chat and per user; 0: no limit
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -94,6 +97,7 @@ class BotConfig:
         lease = env.get("DIGESTBOT_OUTBOX_LEASE_SECONDS") or None
         if lease is not None and not (_is_seconds(lease) and 3 <= float(lease) <= 600):
             raise DigestError(f"DIGESTBOT_OUTBOX_LEASE_SECONDS: not a number of seconds from 3 to 600: {lease!r}")
+        webhook_url, webhook_secret = _telegram_webhook(env)
         slack = _slack(env)
         http_port = _http_port(env)
         if slack.get("slack_bot_token") and not slack.get("slack_app_token") and http_port is None:
@@ -104,16 +108,36 @@ class BotConfig:
             admins=_admins(env.get("DIGESTBOT_ADMINS")),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
-            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
-            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_webhook_url=webhook_url,
+            telegram_webhook_secret=webhook_secret,
             webhook_listen=env.get("DIGESTBOT_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_channels=tuple(_list(env.get("TELEGRAM_CHANNELS"))),
             http_port=http_port,
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
             outbox_lease_seconds=float(lease) if lease is not None else DEFAULT_OUTBOX_LEASE_SECONDS,
+            commands_per_minute=_commands_per_minute(env.get("DIGESTBOT_COMMANDS_PER_MINUTE")),
             **slack,
         )
+
+
+WEBHOOK_SECRET_MISSING = (
+    "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode (TELEGRAM_WEBHOOK_URL) needs it, or anyone who finds "
+    "the URL can post forged updates (a /stats in an admin's name); set it to 1-256 characters of A-Z, a-z, "
+    "0-9, _ and -"
+)
+
+
+def _telegram_webhook(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """TELEGRAM_WEBHOOK_URL and its secret; a webhook without a secret is refused."""
+    url = (env.get("TELEGRAM_WEBHOOK_URL") or "").strip() or None
+    secret = (env.get("TELEGRAM_WEBHOOK_SECRET") or "").strip() or None
+    if url is not None and secret is None:
+        raise DigestError(WEBHOOK_SECRET_MISSING)
+    if secret is not None and not _WEBHOOK_SECRET.match(secret):
+        # the Bot API refuses any other at setWebhook; said here without the secret itself
+        raise DigestError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - only")
+    return url, secret
 
 
 def _slack(env: Mapping[str, str]) -> dict[str, Any]:
@@ -191,6 +215,16 @@ def _port(name: str, raw: str) -> int:
     if not 0 < port < 65536:
         raise DigestError(f"{name}: not a port number (1-65535): {raw!r}")
     return port
+
+
+def _commands_per_minute(raw: str | None) -> int:
+    """DIGESTBOT_COMMANDS_PER_MINUTE: a count (0 turns the limit off); the default when unset."""
+    digits = (raw or "").strip()
+    if not digits:
+        return DEFAULT_COMMANDS_PER_MINUTE
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 6:
+        raise DigestError(f"DIGESTBOT_COMMANDS_PER_MINUTE: not a count of commands (0 for no limit): {raw!r}")
+    return int(digits)
 
 
 def _list(raw: str | None) -> list[str]:

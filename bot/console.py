@@ -7,6 +7,7 @@ the terminal is one chat (`console:local`), subscribed to the daily digest.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 import threading
@@ -48,6 +49,9 @@ class ConsoleAdapter:
         (chat,) = chat_store.standing_subscriptions(self.router.store, self.platform, [CHAT], kind="private",
                                                     now=self.router.clock())
         self._chat_id = chat.id
+        if isinstance(self.stdin, io.TextIOWrapper):
+            # bytes that are not UTF-8 are read as U+FFFD: one bad line must not end the reading
+            self.stdin.reconfigure(errors="replace")
         self._write(say("console_hint", chat.language))
         self._task = asyncio.create_task(self._read())
 
@@ -76,9 +80,13 @@ class ConsoleAdapter:
         lines: asyncio.Queue[str] = asyncio.Queue()
 
         def reader() -> None:
-            for line in iter(self.stdin.readline, ""):
-                loop.call_soon_threadsafe(lines.put_nowait, line)
-            loop.call_soon_threadsafe(lines.put_nowait, "")
+            try:
+                for line in iter(self.stdin.readline, ""):
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+            except (OSError, ValueError) as exc:  # stdin itself failed: stop, as at its end
+                log.warning("console: cannot read stdin: %s", exc)
+            finally:
+                loop.call_soon_threadsafe(lines.put_nowait, "")
 
         threading.Thread(target=reader, daemon=True, name="console-stdin").start()
         try:

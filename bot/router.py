@@ -9,6 +9,7 @@ unexpected error a polite one (and a log line).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from dataclasses import replace
@@ -23,7 +24,7 @@ from digest.search import search
 from digest.store import Store
 
 from . import chats as chat_store
-from . import outbox
+from . import limits, outbox
 from .adapter import Incoming, Reply
 from .chats import Chat
 from .config import BotConfig, parse_time
@@ -36,6 +37,11 @@ MAX_LATEST = 20
 MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
 _UNLISTED = frozenset({"more"})  # answered, but left out of command menus
+MAX_ARGUMENT = 500  # characters of a command's argument: longer is refused, never stored or echoed
+MAX_PAGE = 10_000  # a page button's number; more is a forged one (SEARCH_PAGE a page)
+_NAME_SHOWN = 32  # of an unknown command's name, echoed in the reply
+# control characters a reply or the store should not get (PostgreSQL refuses NUL); newlines stay
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Router:
@@ -66,26 +72,57 @@ class Router:
         group, a command addressed to another bot)."""
         if not message.addressed_to_me:
             return None
-        chat = self._chat(message)
-        if message.command is None:
-            return self._say(chat, "not_command")
-        command = self._commands.get(message.command)
-        if command is None:
-            return self._say(chat, "unknown", command=self._form(chat) + message.command)
+        name = clean_text(message.command)[:_NAME_SHOWN] if message.command is not None else None
         try:
-            return command(chat, message, message.argument)
+            chat = self._chat(message)
+        except Exception as exc:  # the store is down: a polite answer, in the default language
+            self.reporter.report("command", exc, chat=f"{message.platform}:{clean_text(message.chat)[:64]}",
+                                 command=f"/{name}" if name else None)
+            return Reply(say("error", "zh"))
+        try:
+            verdict = self._count(message)
+            if verdict is not limits.Verdict.ALLOWED:
+                return self._say(chat, "slow_down") if verdict is limits.Verdict.FIRST_OVER else None
+            return self._answer(chat, message, name)
         except Exception as exc:  # a bug must cost one reply, not the bot
             self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}",
-                                 command=self._form(chat) + message.command)
+                                 command=self._form(chat) + (name or ""))
             return self._say(chat, "error")
 
+    def _answer(self, chat: Chat, message: Incoming, name: str | None) -> Reply:
+        if name is None:
+            return self._say(chat, "not_command")
+        command = self._commands.get(name)
+        if command is None:
+            return self._say(chat, "unknown", command=self._form(chat) + name)
+        if len(message.argument) > MAX_ARGUMENT:
+            return self._say(chat, "argument_too_long", most=MAX_ARGUMENT)
+        return command(chat, message, clean_text(message.argument))
+
+    def _count(self, message: Incoming) -> limits.Verdict:
+        """Count the message against its chat's and its sender's limits (the console has none)."""
+        if message.platform == "console":
+            return limits.Verdict.ALLOWED
+        keys = [f"chat:{message.platform}:{message.chat}"]
+        if message.user:
+            keys.append(f"user:{message.platform}:{message.user}")
+        return limits.hit(self.store, [clean_text(key)[:200] for key in keys], now=self.clock(),
+                          limit=limits.RateLimit(most=self.config.commands_per_minute))
+
     def search_page(self, platform: str, chat_ref: str, token: str, page: int) -> Reply:
-        """Another page of an earlier search (the paging buttons)."""
-        chat = chat_store.ensure_chat(self.store, platform, chat_ref)
-        text = paging.recall_search(self.store, chat.id, token, now=self.clock())
-        if text is None:
-            return self._say(chat, "search_expired")
-        return self._run_search(chat, text, page, token)
+        """Another page of an earlier search (the paging buttons); a forged button's token
+        or page finds nothing, as an expired one does."""
+        chat = chat_store.ensure_chat(self.store, platform, clean_text(chat_ref)[:64])
+        try:
+            if not 1 <= page <= MAX_PAGE or len(token) > 32:
+                return self._say(chat, "search_expired")
+            text = paging.recall_search(self.store, chat.id, clean_text(token), now=self.clock())
+            if text is None:
+                return self._say(chat, "search_expired")
+            return self._run_search(chat, text, page, token)
+        except Exception as exc:  # a bug must cost one reply, not the bot
+            self.reporter.report("command", exc, chat=f"{chat.platform}:{chat.chat_ref}", command="search page")
+            return self._say(chat, "error")
 
     def notice(self, platform: str, chat_ref: str, key: str, **values: object) -> Reply:
         """The catalogue's text `key` for a chat, in its language: what an adapter says of its
@@ -123,7 +160,8 @@ class Router:
     def _latest(self, chat: Chat, message: Incoming, argument: str) -> Reply:
         count = 5
         if argument:
-            if not argument.isdigit() or not 1 <= int(argument) <= MAX_LATEST:
+            # ASCII digits only: str.isdigit takes `²`, which int() refuses
+            if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= MAX_LATEST:
                 return self._say(chat, "latest_usage")
             count = int(argument)
         newest = self.store.latest(count)
@@ -139,9 +177,8 @@ class Router:
         active = current if current is not None and current.active else None
         wanted = active.filter if active is not None else None
         if argument:
-            try:
-                day = date.fromisoformat(argument.strip())
-            except ValueError:
+            day = _day(argument.strip())
+            if day is None:
                 return self._say(chat, "digest_usage")
             digest = compose(self.store, Window.calendar_day(day, zone), digest_filter=wanted)
             if digest.empty:
@@ -268,6 +305,26 @@ class Router:
         # platform-qualified ids only: an @name is mutable and means different people on
         # two platforms
         return message.sender is not None and message.sender in self.config.admins
+
+
+def clean_text(text: str) -> str:
+    """`text` as the store and a reply can take it: no control characters but newlines and
+    tabs, a lone surrogate (which no encoder takes) as U+FFFD."""
+    text = _CONTROL.sub("", text)
+    # pairs of surrogates become the character they spell; a lone one, the replacement character
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _day(text: str) -> date | None:
+    """`YYYY-MM-DD` in ASCII digits, within the years a window of local days can hold."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text, re.ASCII):
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    # a day at either end of datetime's range overflows once shifted into a time zone
+    return day if 1 < day.year < 9999 else None
 
 
 def _zone_named(name: str) -> ZoneInfo | None:

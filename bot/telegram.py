@@ -30,7 +30,7 @@ from digest.messages import say
 
 from . import chats as chat_store
 from .adapter import FailureKind, Incoming, PacingLimits, SendFailure, parse_slash
-from .config import BotConfig
+from .config import WEBHOOK_SECRET_MISSING, BotConfig
 from .errors import ErrorReporter
 from .router import Router
 from .startup import Failure, retrying
@@ -39,6 +39,7 @@ from .telegram_html import HtmlMessage, digest_messages, reply_messages
 log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+CONCURRENT_UPDATES = 16  # updates handled at once; the router's store work runs on threads
 _PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
 
@@ -62,6 +63,8 @@ class TelegramAdapter:
             .token(config.telegram_token or "")
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
+            # one chat's flood must not queue every other chat's updates behind it
+            .concurrent_updates(CONCURRENT_UPDATES)
             .build()
         )
         self.application.add_handler(MessageHandler(filters.TEXT, self._on_message))
@@ -78,6 +81,9 @@ class TelegramAdapter:
     async def start(self) -> None:
         """Reach the Bot API (retried while it may heal), then poll or serve the webhook;
         a start that cannot succeed raises `DigestError` with the reason in one line."""
+        if self.config.telegram_webhook_url and not self.config.telegram_webhook_secret:
+            # a configuration built in code skips from_env's check; forged updates must not get in
+            raise DigestError(f"telegram: {WEBHOOK_SECRET_MISSING}")
         app = self.application
         await self._retrying(self._contact)
         # they get the digest without subscribing

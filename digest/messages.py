@@ -127,6 +127,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Articles: {articles} ({near} near-duplicates)\nSources: {sources} ({failing} failing)\nChats: {chats} ({subscribed} subscribed)\nSent today: {sent}",
     },
     "error": {"zh": "出错了，请稍后再试。", "en": "Something went wrong; please try again later."},
+    "argument_too_long": {"zh": "命令内容太长：最多 {most} 个字。", "en": "That is too long: at most {most} characters."},
+    "slow_down": {"zh": "命令太频繁，请一分钟后再试。", "en": "Too many commands; please wait a minute."},
     # -- the library's errors: the code a `QueryError` carries is its key here; its
     # English text is also the exception's message (the CLI and the logs print it)
     "query_bad_since": {

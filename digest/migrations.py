@@ -156,12 +156,17 @@ def _v5_seen_events(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.seen_events])
 
 
+def _v6_rate_limits(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.rate_limits])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, sources, files and the full-text index", _v1_articles),
     Migration(2, "chats, subscriptions and the delivery outbox", _v2_chats),
     Migration(3, "digest windows: digests, the articles each held, the outbox keyed by digest", _v3_digest_windows),
     Migration(4, "search pages: paging state kept in the store, by token", _v4_search_pages),
     Migration(5, "seen events: a platform's retried event answered once", _v5_seen_events),
+    Migration(6, "rate limits: commands counted per chat and per user, across processes", _v6_rate_limits),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -215,3 +215,13 @@ seen_events = sa.Table(
     sa.Column("event_id", sa.String(64), primary_key=True),
     sa.Column("seen_at", UTCDateTime, nullable=False, index=True),  # pruned after a day
 )
+
+# Commands counted per chat and per user in fixed windows, in the store so that every
+# process behind one bot counts the same flood (a chat's burst cannot slow the others).
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),  # `chat:telegram:-100123`, `user:slack:U0123`
+    sa.Column("window_start", UTCDateTime, nullable=False, index=True),  # pruned when it has passed
+    sa.Column("hits", sa.Integer, nullable=False),
+)

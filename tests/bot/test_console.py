@@ -112,3 +112,21 @@ def test_console_paging_latest_and_dates_in_the_chats_language(tmp_path: Path) -
     assert str(posts) not in result.stdout and ".md" not in result.stdout
     assert replies[7] == "That was the last page (2 in all)."
     assert replies[8].endswith("Send /more for the next page")
+
+
+def test_hostile_lines_get_answers_and_the_lines_after_them_too(tmp_path: Path) -> None:
+    # issue 11: bytes that are not UTF-8 ended the console's reading; `/latest ²` and a NUL
+    # reached a traceback; a 1 MB /subscribe was stored and echoed
+    commands = (b"/search \xff\xfe\xc3 bad bytes\n/latest \xc2\xb2\n/search \x00\xe4\xba\xba\n"
+                b"/subscribe " + "比特币".encode() * 350_000 + b"\n/latest 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], input=commands, capture_output=True,
+        # strict decoding, as many images set it (Python's own default here is surrogateescape)
+        cwd=ROOT, env=_env(tmp_path) | {"PYTHONIOENCODING": "utf-8"}, timeout=120,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "用法：/latest [1-20]" in out and "出错了" not in out
+    assert "命令内容太长：最多 500 个字。" in out and "比特币比特币" not in out
+    assert "1. " in out  # the last line was still read and answered
+    assert "Traceback" not in err and "command failed" not in err

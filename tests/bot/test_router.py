@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import chats as chat_store
+from bot.adapter import Incoming, Reply
 from bot.config import BotConfig
+from bot.errors import ErrorReporter
 from bot.router import Router
 from digest.errors import DigestError
 from digest.ingest import Ingestor
@@ -203,3 +208,126 @@ def test_a_filter_that_hides_everything_says_so_and_zones_ignore_case(router: Ro
     assert "Asia/Shanghai" in ask(router, "/tz asia/shanghai").text and "UTC" in ask(router, "/tz utc").text
     assert "订阅内容太多" in ask(router, "/subscribe " + ", ".join(f"词{i}" for i in range(51))).text
     assert "订阅内容太多" in ask(router, "/subscribe " + "长" * 41).text
+
+
+# -- hostile input (issue 11) -----------------------------------------------------------
+
+class _RecordingReporter(ErrorReporter):
+    """Keeps what reached the router's catch-all: hostile input must never get there."""
+
+    def __init__(self, config: BotConfig) -> None:
+        super().__init__(config)
+        self.reported: list[str] = []
+
+    def report(self, event: str, exc: BaseException | None = None, **where: object) -> None:  # type: ignore[override]
+        self.reported.append(f"{event}: {exc!r}")
+        super().report(event, exc, **where)  # type: ignore[arg-type]
+
+
+def _watched(router: Router, **changes: object) -> tuple[Router, _RecordingReporter]:
+    config = replace(router.config, **changes)  # type: ignore[arg-type]
+    reporter = _RecordingReporter(config)
+    return Router(router.store, config, clock=router.clock, reporter=reporter), reporter
+
+
+def test_hostile_arguments_get_their_usage_line_not_the_error_reply(router: Router, store: Store) -> None:
+    watched, reporter = _watched(router)
+    assert ask(watched, "/latest ²").text == "用法：/latest [1-20]"  # str.isdigit takes it, int() does not
+    assert ask(watched, "/latest ３").text == "用法：/latest [1-20]"
+    assert ask(watched, "/digest ２０２１-０４-２０").text.startswith("用法：/digest")
+    assert ask(watched, "/digest 0001-01-01").text.startswith("用法：/digest")
+    assert ask(watched, "/digest 9999-12-31").text.startswith("用法：/digest")
+    found = ask(watched, "/search 存款\x00利率\ud800")
+    assert found.search is not None and found.search.total >= 1
+    page = watched.search_page("telegram", "100", found.search_token or "", 1)
+    assert page.search is not None
+    assert "过期" in watched.search_page("telegram", "100", found.search_token or "", 10**18).text  # forged page
+    assert "过期" in watched.search_page("telegram", "100", "x" * 10_000, 1).text  # forged token
+    unknown = ask(watched, "/" + "x" * 5000)
+    assert unknown.text.startswith("未知命令 /xxx") and len(unknown.text) < 200
+    assert reporter.reported == []
+
+
+def test_a_chat_title_with_nul_and_lone_surrogates_is_stored_clean(router: Router, store: Store) -> None:
+    watched, reporter = _watched(router)
+    title = "新闻\x00群\ud83d组" + "长" * 10_000
+    reply = ask(watched, "/help", chat="-1001", chat_kind="group", chat_title=title)
+    assert reply.text.startswith("可用命令")
+    chat = chat_store.ensure_chat(store, "telegram", "-1001")
+    assert chat.title is not None and chat.title.startswith("新闻 群\ufffd组长") and len(chat.title) == 256
+    assert reporter.reported == []
+
+
+def test_an_argument_over_the_limit_is_refused_and_never_stored_or_echoed(router: Router, store: Store) -> None:
+    watched, reporter = _watched(router)
+    huge = "比特币" * 350_000  # about 1 MB
+    for command in ("subscribe", "search", "tz", "time", "lang", "digest"):
+        reply = ask(watched, f"/{command} {huge}")
+        assert reply.text == "命令内容太长：最多 500 个字。", command
+    chat = chat_store.ensure_chat(store, "telegram", "100")
+    assert chat_store.subscription(store, chat) is None and chat.timezone is None
+    assert ask(watched, "/lang en").text == "Language set to English."
+    assert ask(watched, f"/subscribe {huge}").text == "That is too long: at most 500 characters."
+    assert reporter.reported == []
+
+
+def test_a_flooding_chat_gets_one_slow_down_then_silence_and_others_carry_on(
+    router: Router, store: Store, store_url: str
+) -> None:
+    clock = {"now": NOW}
+    config = replace(router.config, commands_per_minute=5)
+    first = Router(store, config, clock=lambda: clock["now"])
+    other_process = Store.open(store_url)  # the count is in the store: a second process sees it
+    try:
+        second = Router(other_process, config, clock=lambda: clock["now"])
+        answers = [ask(first if n % 2 else second, "/search 存款利率", chat="100", user="7") for n in range(5)]
+        assert all(a is not None and a.search is not None for a in answers)
+        assert ask(second, "/help", chat="100", user="7").text == "命令太频繁，请一分钟后再试。"
+        assert ask(first, "/help", chat="100", user="7") is None
+        assert ask(second, "/search 存款利率", chat="100", user="8") is None  # the chat is over, whoever asks
+        assert ask(first, "/help", chat="200", user="9").text.startswith("可用命令")  # another chat is not
+        # one user over in one chat is over in another: the per-user count
+        for _ in range(4):
+            assert ask(first, "/help", chat=f"30{_}", user="9") is not None
+        assert ask(first, "/help", chat="399", user="9").text == "命令太频繁，请一分钟后再试。"
+        assert ask(first, "chatter", chat="100", user="7", chat_kind="group") is None  # not addressed: not counted
+        clock["now"] = NOW + timedelta(minutes=1)
+        assert ask(second, "/help", chat="100", user="7").text.startswith("可用命令")  # the window passed
+        console = [ask(first, "/help", platform="console", chat="console") for _ in range(10)]
+        assert all(c is not None and c.text.startswith("可用命令") for c in console)  # the operator has no limit
+    finally:
+        other_process.close()
+
+
+def test_the_command_limit_is_read_from_the_environment() -> None:
+    assert BotConfig.from_env({}).commands_per_minute == 20
+    assert BotConfig.from_env({"DIGESTBOT_COMMANDS_PER_MINUTE": "0"}).commands_per_minute == 0
+    for bad in ("²", "-1", "many", "1" * 7):
+        with pytest.raises(DigestError, match="DIGESTBOT_COMMANDS_PER_MINUTE"):
+            BotConfig.from_env({"DIGESTBOT_COMMANDS_PER_MINUTE": bad})
+
+
+_HOSTILE = st.lists(
+    st.one_of(st.characters(exclude_categories=()),  # surrogates and controls too
+              st.sampled_from(["\x00", "\ud800", "\udfff", "²", "٣", "：", ":", "!", "/", " ", "\n",
+                               "since:", "source:", "cat:", "-", "9999", "0001", "2021-04-20", "@", "存款"])),
+    max_size=30,
+).map("".join).flatmap(lambda s: st.sampled_from([s, s * 20, s * 200]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(command=st.sampled_from(["start", "help", "search", "latest", "digest", "subscribe", "unsubscribe",
+                                "settings", "time", "tz", "lang", "stats", "more", "nosuch"]),
+       argument=_HOSTILE, title=st.one_of(st.none(), _HOSTILE), page=st.integers(min_value=-10, max_value=10**19))
+def test_any_command_text_gets_a_reply_never_an_exception(
+    router: Router, command: str, argument: str, title: str | None, page: int
+) -> None:
+    watched, reporter = _watched(router, commands_per_minute=0)
+    message = Incoming("telegram", "-100", "7", command, argument, chat_kind="group", chat_title=title)
+    reply = watched.handle(message)
+    assert isinstance(reply, Reply) and len(reply.text) <= 2000
+    if reply.search_token:
+        assert isinstance(watched.search_page("telegram", "-100", reply.search_token, page), Reply)
+    assert isinstance(watched.search_page("telegram", "-100", argument, page), Reply)  # a forged button
+    assert reporter.reported == []

@@ -219,3 +219,57 @@ def test_configured_channels_get_the_digest_without_subscribing(news: Store, api
     subscribed = {(c.chat_ref, c.kind) for c, _ in chat_store.subscribed_chats(news)}
     assert subscribed == {("@news_cn", "channel"), ("-1001", "channel")}
     assert len(api.sent("@news_cn")) == 1 and len(api.sent(-1001)) == 1
+
+
+def test_one_chat_busy_does_not_hold_another_chats_answer(news: Store, api: FakeBotAPI) -> None:
+    # issue 11: updates were handled one at a time, so 1,000 /search from one chat delayed
+    # another chat's /help from 0.01 s to 5.7 s. Here chat 100's command is held inside the
+    # router until chat 200 has had its answer; handled one at a time, 200 would never get it.
+    import threading
+
+    from bot.router import Router
+    from bot.telegram import TelegramAdapter
+
+    release = threading.Event()
+
+    class HeldRouter(Router):
+        def handle(self, message):  # type: ignore[no-untyped-def]
+            if message.chat == "100":
+                release.wait(timeout=30)
+            return super().handle(message)
+
+    config = telegram_config(api)
+    adapter = TelegramAdapter(HeldRouter(news, config, clock=lambda: DUE), config, poll_timeout=1)
+
+    async def scenario() -> None:
+        try:
+            await adapter.start()
+            api.push_message(100, "/search 港口")
+            api.push_message(200, "/help", user_id=43)
+            (other,) = await api.until("sendMessage", chat_id=200, timeout=15)
+            assert "可用命令" in other.params["text"]
+            assert api.sent(100) == []  # still held
+            release.set()
+            (held,) = await api.until("sendMessage", chat_id=100)
+            assert "港口" in held.params["text"]
+        finally:
+            release.set()
+            await adapter.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_chat_title_no_database_takes_still_gets_its_answer(news: Store, api: FakeBotAPI) -> None:
+    # issue 11: a NUL or a lone surrogate in a chat's title (JSON can carry both) made the
+    # store refuse the chat, and the command died with a traceback instead of a reply
+    async def scenario() -> None:
+        async with running_bot(news, api, clock=lambda: DUE):
+            api._push({"message": {"message_id": 1, "date": 1, "text": "/help", "from": {"id": 42, "is_bot": False,
+                                   "first_name": "R"}, "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                                   "chat": {"id": -300, "type": "group", "title": "新闻\x00群\ud800"}}})
+            (reply,) = await api.until("sendMessage", chat_id=-300)
+            assert "可用命令" in reply.params["text"]
+        chat = chat_store.ensure_chat(news, "telegram", "-300")
+        assert chat.title == "新闻 群\ufffd"
+
+    asyncio.run(scenario())

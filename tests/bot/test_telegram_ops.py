@@ -161,12 +161,14 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
             api.push_message(100, "/search@digest_bot 银行")
             (report,) = await api.until("sendMessage", chat_id=-100123)
             assert report.params["parse_mode"] == "HTML"
+            # the router's catch-all answers (issue 11: no update ends in a traceback and silence)
             assert report.params["text"].startswith(
-                "⚠️ telegram update failed: chat telegram:100, /search: IntegrityError: (sqlite3.IntegrityError) disk I/O error")
-            assert api.sent(100) == []
+                "⚠️ command failed: chat telegram:100, /search: IntegrityError: (sqlite3.IntegrityError) disk I/O error")
+            (sorry,) = await api.until("sendMessage", chat_id=100)
+            assert sorry.params["text"] == "出错了，请稍后再试。"
             _break_chats(sqlite_news, False)
             api.push_message(100, "/search 银行")
-            (answer,) = await api.until("sendMessage", chat_id=100)
+            answer = (await api.until("sendMessage", count=2, chat_id=100))[-1]
             assert "多家银行下调存款利率" in answer.params["text"]
             await asyncio.sleep(0.2)
             assert len(api.sent(-100123)) == 1
@@ -175,7 +177,7 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
         asyncio.run(scenario())
     reports = [r for r in caplog.records if r.name == "bot.errors"]
     assert len(reports) == 1 and reports[0].exc_info is None
-    assert reports[0].getMessage().startswith("telegram update failed: chat telegram:100, /search: IntegrityError")
+    assert reports[0].getMessage().startswith("command failed: chat telegram:100, /search: IntegrityError")
 
 
 def test_in_process_a_rejected_token_raises_a_digest_error_without_the_token(sqlite_news: Store, api: FakeBotAPI) -> None:
@@ -214,3 +216,32 @@ def test_the_start_line_of_a_webhook_shows_no_secret(sqlite_news: Store, api: Fa
 def test_the_store_line_hides_the_password() -> None:
     store = Store(sa.create_engine("postgresql+psycopg://bot:hunter2@db.example.com/news"))  # never connects
     assert store.safe_url == "postgresql+psycopg://bot:***@db.example.com/news"
+
+
+def test_webhook_mode_without_a_secret_is_refused_at_start(sqlite_news: Store, api: FakeBotAPI) -> None:
+    # issue 11: without a secret the webhook took any POST as an update from Telegram
+    hook = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/hook"}
+    with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set") as raised:
+        BotConfig.from_env(hook)
+    assert SECRET not in str(raised.value)
+    for bad in ("has space", "x" * 257, "ünïcode"):
+        with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET: 1-256 characters") as raised:
+            BotConfig.from_env({**hook, "TELEGRAM_WEBHOOK_SECRET": bad})
+        assert bad not in str(raised.value)
+    assert BotConfig.from_env({**hook, "TELEGRAM_WEBHOOK_SECRET": "s3cret_-"}).telegram_webhook_secret == "s3cret_-"
+    assert BotConfig.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}).telegram_webhook_secret is None  # polling needs none
+
+    # a configuration built in code is refused by the adapter, before it reaches the Bot API
+    config = BotConfig(telegram_token=TOKEN, telegram_api_base_url=api.base_url, webhook_listen="127.0.0.1",
+                       telegram_webhook_url=f"http://127.0.0.1:{_closed_port()}/hook")
+    adapter = TelegramAdapter(Router(sqlite_news, config), config)
+
+    async def scenario() -> None:
+        try:
+            await adapter.start()
+        finally:
+            await adapter.stop()
+
+    with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set"):
+        asyncio.run(scenario())
+    assert api.sent(method="setWebhook") == [] and api.sent(method="getMe") == []

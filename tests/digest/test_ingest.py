@@ -202,3 +202,54 @@ def test_a_folder_polled_on_schedule_is_read_at_every_run(store: Store, tmp_path
     # source's next time (stamped a moment into that run): it must still be read
     clock["now"] = start + timedelta(minutes=1) - timedelta(milliseconds=5)
     assert ingestor.poll_due([str(tmp_path)]).new == 1
+
+
+def _distinct_posts(folder: Path, tag: str, count: int) -> None:
+    # each post its own story (numbers in words the dedup compares), so none is a duplicate
+    for i in range(count):
+        body = "\n\n".join(
+            f"{tag}市第{i}号港口在第{i * 7 + k}季度的吞吐量达到{i * 1000 + k * 37}万吨，比上一期增长{k + i}个百分点。"
+            for k in range(4)
+        )
+        write_post(folder, f"{tag}-{i}.md", body, title=f"{tag}港口第{i}号快报")
+
+
+def test_two_ingests_at_once_on_one_sqlite_store_both_succeed(tmp_path: Path) -> None:
+    # issue 11: two `digestbot ingest` on one SQLite file failed 30-40 % of the time with
+    # "database is locked"; each run here has its own engine, as two processes would
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store.open(url).close()
+    folders = [tmp_path / "east", tmp_path / "west"]
+    for folder in folders:
+        _distinct_posts(folder, folder.name, 50)
+    stores = [Store.open(url) for _ in folders]
+    start = threading.Barrier(len(folders))
+    reports: dict[int, object] = {}
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            reports[n] = Ingestor(stores[n], workers=2).ingest([str(folders[n])])
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            reports[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(folders))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for opened in stores:
+        opened.close()
+    for n in range(len(folders)):
+        report = reports[n]
+        assert not isinstance(report, Exception), report
+        assert (report.new, report.failed, report.errors) == (50, 0, []), report  # type: ignore[attr-defined]
+    check = Store.open(url)
+    try:
+        with check.connect() as conn:
+            paths = [p for (p,) in conn.execute(sa.select(schema.articles.c.path))]
+        assert len(paths) == len(set(paths)) == 100
+    finally:
+        check.close()

@@ -76,3 +76,19 @@ def test_a_token_already_taken_is_drawn_again(store: Store, monkeypatch: pytest.
     assert paging.recall_search(store, chat, "sametoken", now=NOW) == "港口"  # the first kept its token
     with pytest.raises(DigestError, match="no free search token"):
         paging.remember_search(store, chat, "利率", now=NOW)
+
+
+def test_a_flood_of_long_searches_keeps_a_bounded_store(store: Store) -> None:
+    # issue 11: 2,000 remembered searches of unbounded size held 629 MB
+    from digest.query import MAX_QUERY_CHARS
+
+    mine, other = _chat(store, "100"), _chat(store, "200")
+    theirs = paging.remember_search(store, other, "存款利率", now=NOW)
+    tokens = [paging.remember_search(store, mine, f"{i} " + "长" * 100_000, now=NOW + timedelta(seconds=i))
+              for i in range(paging.KEPT_PER_CHAT + 10)]
+    later = NOW + timedelta(minutes=5)
+    assert _rows(store) == paging.KEPT_PER_CHAT + 1  # the flooding chat's newest, and the other chat's
+    newest = paging.recall_search(store, mine, tokens[-1], now=later)
+    assert newest is not None and newest.startswith(f"{len(tokens) - 1} 长") and len(newest) == MAX_QUERY_CHARS
+    assert paging.recall_search(store, mine, tokens[0], now=later) is None  # the oldest forgotten
+    assert paging.recall_search(store, other, theirs, now=later) == "存款利率"  # another chat's untouched
