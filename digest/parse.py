@@ -22,8 +22,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # a post is a few KB; anything this big is no
 _URL_KEYS = ("link", "url", "permalink", "source_url", "original_url")
 _IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
 # A title is a line, not a text: longer ones are cut here (the rest dropped, an ellipsis
-# says so), so a 1 MB title costs no more than a sentence wherever it is read.
-MAX_TITLE_CHARS = 200
+# says so), so a 1 MB title costs no more than a sentence wherever it is read. News titles
+# run to a few dozen characters; this is one piece jieba is given (text.MAX_CUT_CHARS).
+MAX_TITLE_CHARS = 500
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
-from .dates import MAX_YEAR, MIN_YEAR, in_range
+from .dates import in_range
 from .errors import DigestError
 from .messages import say
 from .text import query_words, subwords
@@ -153,5 +153,5 @@ def parse_since(value: str, *, now: datetime, tz: tzinfo) -> datetime:
     except ValueError:
         raise QueryError("query_bad_since", value=value) from None
     if not in_range(day):  # 0001-01-01 overflowed in the database, 9999-12-31 finds nothing
-        raise QueryError("query_since_range", value=value, first=MIN_YEAR, last=MAX_YEAR)
+        raise QueryError("query_since_range", value=value)
     return datetime(day.year, day.month, day.day, tzinfo=tz)

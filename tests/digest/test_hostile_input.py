@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from digest.dates import parse_date
+from digest.dates import MAX_YEAR, MIN_YEAR, parse_date
 from digest.errors import ArticleError
 from digest.ingest import Ingestor
 from digest.messages import say
@@ -236,8 +236,9 @@ def test_since_outside_the_years_is_a_query_error(value: str) -> None:
     with pytest.raises(QueryError) as caught:
         parse_query(f"港口 since:{value}", now=NOW, tz=timezone.utc)
     assert caught.value.code == "query_since_range"
-    assert str(caught.value) == f"since:{value} is out of range: write a date between the years 1970 and 2100"
-    assert say("query_since_range", "zh", value=value, first=1970, last=2100).startswith(f"since:{value} 超出范围")
+    years = f"{MIN_YEAR} and {MAX_YEAR}"  # the catalogue's text names the years parse_date reads
+    assert str(caught.value) == f"since:{value} is out of range: write a date between the years {years}"
+    assert say("query_since_range", "zh", value=value) == f"since:{value} 超出范围，请写 {MIN_YEAR} 至 {MAX_YEAR} 年之间的日期"
 
 
 def test_a_span_reaching_before_1970_means_since_ever() -> None:
