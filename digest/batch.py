@@ -20,12 +20,27 @@ class BatchResult:
     error: str | None = None
 
 
-def summarize_lines(lines: Iterable[str], default_max_chars: int) -> Iterator[BatchResult]:
-    """Summarise each JSON line; a bad line yields an error record and the rest go on."""
+def summarize_lines(lines: Iterable[str | bytes], default_max_chars: int) -> Iterator[BatchResult]:
+    """Summarise each JSON line (text, or bytes decoded here one line at a time, so a line
+    that is not UTF-8 fails alone); a bad line yields an error record and the rest go on."""
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        try:
+            text = _decoded(raw, first=number == 1)
+        except UnicodeDecodeError as exc:
+            yield _failed(number, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
             continue
-        yield _one(number, raw, default_max_chars)
+        if not text.strip():
+            continue
+        try:
+            yield _one(number, text, default_max_chars)
+        except Exception as exc:  # a summariser bug must not stop the batch; the line is named
+            yield _failed(number, None, f"unexpected error: {exc!r}")
+
+
+def _decoded(raw: str | bytes, *, first: bool) -> str:
+    if isinstance(raw, str):
+        return raw
+    return raw.decode("utf-8-sig" if first else "utf-8")
 
 
 def _one(number: int, raw: str, default_max_chars: int) -> BatchResult:
@@ -33,14 +48,21 @@ def _one(number: int, raw: str, default_max_chars: int) -> BatchResult:
         item = json.loads(raw)
     except json.JSONDecodeError as exc:
         return _failed(number, None, f"not JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return _failed(number, None, "not JSON this program reads (nested too deeply)")
     if not isinstance(item, dict):
         return _failed(number, None, "not a JSON object")
     ident = item.get("id")
+    if _unprintable(json.dumps(ident, ensure_ascii=False)):
+        return _failed(number, None, '"id" holds a lone surrogate (\\udxxx), which is not text')
     text, title, budget = item.get("text"), item.get("title"), item.get("max_chars", default_max_chars)
     if not isinstance(text, str):
         return _failed(number, ident, 'missing "text" string')
     if title is not None and not isinstance(title, str):
         return _failed(number, ident, '"title" must be a string or null')
+    if _unprintable(text) or _unprintable(title):
+        # a lone surrogate (\ud800) is no character: the output line could not be written
+        return _failed(number, ident, '"text" or "title" holds a lone surrogate (\\udxxx), which is not text')
     if budget is None:
         budget = default_max_chars
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
@@ -48,6 +70,10 @@ def _one(number: int, raw: str, default_max_chars: int) -> BatchResult:
     summary = summarize_text(text, budget, title)
     sentences = [s.text for s in summary.sentences]
     return BatchResult(number, {"id": ident, "summary": "".join(sentences), "sentences": sentences})
+
+
+def _unprintable(value: object) -> bool:
+    return isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def _failed(number: int, ident: object, reason: str) -> BatchResult:

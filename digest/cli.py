@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import BinaryIO, Protocol
 
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,20 +20,20 @@ from tqdm import tqdm
 from . import __version__
 from .batch import summarize_lines
 from .compose import DEFAULT_MAX_ITEMS, DigestFilter, Window, compose
+from .dates import MAX_YEAR, MIN_YEAR, in_range
 from .errors import ArticleError, DigestError
 from .ingest import Ingestor
 from .parse import read_article
 from .query import QueryError, parse_since
 from .plaintext import ArticleCard, render_daily, render_search, render_text
-from .search import DEFAULT_LIMIT, MAX_LIMIT, search
+from .search import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, search
 from .settings import Settings
-from .sources import broken_files, list_sources, normalise_location, remove_source
+from .sources import broken_files, list_sources, normalise_location, post_files, remove_source
 from .store import Store
 from .summarize import DEFAULT_MAX_CHARS, summarize
 
 _PROGRESS_SECONDS = 2.0
 _PROGRESS_BAR_MIN = 50  # smaller batches finish before a bar would tell anything
-_POST_SUFFIXES = (".md", ".markdown")
 
 
 class Subcommands(Protocol):
@@ -92,7 +92,7 @@ def add_commands(commands: Subcommands) -> None:
     search_cmd.add_argument("query", nargs="+", metavar="QUERY", help="words and filters")
     search_cmd.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N",
                             help=f"results per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})")
-    search_cmd.add_argument("--page", type=_positive, default=1, metavar="N")
+    search_cmd.add_argument("--page", type=_page, default=1, metavar="N", help=f"page (at most {MAX_PAGE})")
     search_cmd.add_argument("--format", choices=("text", "json"), default="text")
     search_cmd.set_defaults(run=_search)
 
@@ -298,9 +298,12 @@ def _when(moment: datetime | None) -> str:
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not in_range(day):  # year 1 overflowed when the day's window was moved to UTC
+        raise argparse.ArgumentTypeError(f"not a year from {MIN_YEAR} to {MAX_YEAR}: {value!r}")
+    return day
 
 
 def _summarize(args: argparse.Namespace) -> int:
@@ -339,10 +342,17 @@ def _article_paths(paths: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _POST_SUFFIXES and p.is_file())
-            if not found:
+            try:
+                found = post_files(path)
+            except OSError as exc:
+                yield path, f"cannot read the folder: {exc.strerror or exc}"
+                continue
+            for link in found.links:
+                print(f"digestbot: warning: {link}: a symbolic link, skipped (links in a folder are not followed)",
+                      file=sys.stderr)
+            if not found.paths:
                 yield path, "folder holds no .md files"
-            yield from ((p, None) for p in found)
+            yield from ((p, None) for p in found.paths)
         elif path.exists():
             yield path, None
         else:
@@ -351,7 +361,8 @@ def _article_paths(paths: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
 
 def _summarize_jsonl(source: str, max_chars: int) -> int:
     try:
-        stream: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8-sig")
+        # bytes: each line is decoded alone, so one that is not UTF-8 fails alone
+        stream: BinaryIO = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as exc:
         print_error(f"{source}: {exc.strerror or exc}")
         return 1
@@ -384,6 +395,13 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return number
+
+
+def _page(value: str) -> int:
+    number = _positive(value)
+    if number > MAX_PAGE:  # 10**18 overflowed the database's offset
+        raise argparse.ArgumentTypeError(f"at most {MAX_PAGE}: {value}")
     return number
 
 

@@ -12,6 +12,11 @@ DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
 
 _TIME_OF_DAY = re.compile(r"\d:\d\d|T\d\d")
 
+# A date outside these years is a typo or hostile (0001-01-01 overflows when moved to UTC,
+# 9999-12-31 in a zone west of it): it is read as no date at all, so a post falls back to
+# its file's time, as a post without a date does; a query refuses it.
+MIN_YEAR, MAX_YEAR = 1970, 2100
+
 _FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -25,17 +30,22 @@ _FORMATS = (
 
 def parse_date(value: object, default_tz: tzinfo = DEFAULT_TZ) -> datetime | None:
     """Turn a front-matter date (RFC 2822, ISO 8601, `%Y-%m-%d %H:%M:%S`, YAML date) into
-    an aware datetime; None when it is missing or unreadable."""
+    an aware datetime; None when it is missing, unreadable or outside MIN_YEAR..MAX_YEAR."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _aware(value, default_tz)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), default_tz)
-    text = str(value).strip()
-    if not text:
-        return None
-    return _parse_text(text, default_tz)
+        parsed: datetime | None = _aware(value, default_tz)
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time(0, 0), default_tz)
+    else:
+        text = str(value).strip()
+        parsed = _parse_text(text, default_tz) if text else None
+    return parsed if parsed is not None and in_range(parsed) else None
+
+
+def in_range(moment: date) -> bool:
+    """True for a date or time within the years digestbot believes (MIN_YEAR..MAX_YEAR)."""
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 def is_date_only(value: object) -> bool:
@@ -71,7 +81,7 @@ def _parse_text(text: str, default_tz: tzinfo) -> datetime | None:
             continue
     try:
         parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # RFC 2822 "-0000" means "UTC, zone unknown": parsedate gives a naive value for it.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

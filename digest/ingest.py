@@ -322,7 +322,10 @@ def _first_line(exc: Exception) -> str:
 
 
 def _post_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in POST_SUFFIXES and p.is_file())
+    found = sources.post_files(root)
+    for link in found.links:
+        log.warning("posts folder %s: skipped the symbolic link %s (links are not followed)", root, link)
+    return found.paths
 
 
 def _files_summary(report: IngestReport, total: int) -> str | None:

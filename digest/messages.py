@@ -152,6 +152,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "{word}：冒号后请写名称，例如 cat:科技 或 source:{example_source}",
         "en": "{word}: write a name after the colon, e.g. cat:科技 or source:{example_source}",
     },
+    "query_since_range": {  # the years are digest.dates.MIN_YEAR and MAX_YEAR
+        "zh": "since:{value} 超出范围，请写 1970 至 2100 年之间的日期",
+        "en": "since:{value} is out of range: write a date between the years 1970 and 2100",
+    },
     # -- search results as plain text (the Telegram page shows search_found alone)
     "search_found_capped": {
         "zh": "{matched} 篇含这些词，在最新的 {candidates} 篇中找到 {total} 篇（第 {page}/{pages} 页）",

@@ -11,16 +11,37 @@ from typing import Any
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from .article import Article, Block
 from .clean import clean_body
-from .dates import DEFAULT_TZ, is_date_only, parse_date
+from .dates import DEFAULT_TZ, in_range, is_date_only, parse_date
 from .errors import ArticleError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a post is a few KB; anything this big is not a post
 _URL_KEYS = ("link", "url", "permalink", "source_url", "original_url")
 _IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
-_MD_TITLE = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$", re.M)
+# A title is a line, not a text: longer ones are cut here (the rest dropped, an ellipsis
+# says so), so a 1 MB title costs no more than a sentence wherever it is read. News titles
+# run to a few dozen characters; this is one piece jieba is given (text.MAX_CUT_CHARS).
+MAX_TITLE_CHARS = 500
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+
+
+class _Loader(_BASE_LOADER):
+    """The safe loader, but a timestamp that is no date (2021-02-30, minute 60, +99:00,
+    year 0) stays the text it was: the post's date is then unreadable, not the post."""
+
+
+def _timestamp_or_text(loader: Any, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_LOADER = _Loader
 
 
 def read_article(path: str | os.PathLike[str]) -> Article:
@@ -40,8 +61,17 @@ def read_article(path: str | os.PathLike[str]) -> Article:
 def article_from_bytes(data: bytes, path: str, mtime: float) -> Article:
     """Parse the bytes of a post file read elsewhere (`mtime` dates an undated post)."""
     text = decode_text(data, path)
-    modified = datetime.fromtimestamp(mtime, timezone.utc).astimezone(DEFAULT_TZ)
-    return parse_article(text, path=path, fallback_title=Path(path).stem, modified=modified)
+    return parse_article(text, path=path, fallback_title=Path(path).stem, modified=_file_time(mtime))
+
+
+def _file_time(mtime: float) -> datetime:
+    # a file touched to year 9999 (or 1) is dated now: such a time overflows in another zone
+    now = datetime.now(timezone.utc).astimezone(DEFAULT_TZ)
+    try:
+        moment = datetime.fromtimestamp(mtime, timezone.utc).astimezone(DEFAULT_TZ)
+    except (OverflowError, ValueError, OSError):
+        return now
+    return moment if in_range(moment) else now
 
 
 def decode_text(data: bytes, name: str = "<bytes>") -> str:
@@ -104,7 +134,7 @@ def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     if not stripped.startswith("---"):
         return {}, text
     try:
-        post = frontmatter.loads(stripped)
+        post = frontmatter.loads(stripped, handler=_NoAliasYAML(name))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (front matter line {mark.line + 1})" if mark is not None else ""
@@ -114,17 +144,46 @@ def _split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     return dict(post.metadata), post.content
 
 
+def cap_title(title: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """`title` cut to `limit` characters, an ellipsis in place of what was dropped."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+class _NoAliasYAML(YAMLHandler):
+    # Front matter with aliases is refused before it is loaded: 557 bytes of nested aliases
+    # (a "billion laughs") expand to 10 GB once the title or categories are read.
+    # A post's front matter has no use for them.
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        for event in yaml.parse(fm, Loader=_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark is not None else 0
+                raise ArticleError(
+                    self.name, f"front matter uses a YAML alias (*{event.anchor}, front matter line {line}): "
+                    "aliases are refused, they can expand without bound"
+                )
+        return yaml.load(fm, Loader=_LOADER)
+
+
 def _title(meta: dict[str, Any], body: str, blocks: list[Block], fallback: str) -> str:
     title = str(meta.get("title") or "").strip()
-    if title:
-        return title
-    match = _MD_TITLE.search(body)
-    if match:
-        return match.group(1)
-    headings = [b.text for b in blocks if b.heading]
-    if headings:
-        return headings[0]
-    return fallback
+    if not title:
+        title = _markdown_title(body) or next((b.text for b in blocks if b.heading), fallback)
+    return cap_title(title)
+
+
+def _markdown_title(body: str) -> str | None:
+    # The first `# Title` line (ATX heading, closing #s dropped), read line by line: the
+    # regular expression this replaces was cubic on a heading with a run of spaces.
+    for line in body.splitlines():
+        text = line.strip()
+        if len(text) > 1 and text[0] == "#" and text[1].isspace():
+            title = text[1:].strip()
+            return title.rstrip("#").rstrip() or title
+    return None
 
 
 def _string_list(value: object) -> list[str]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
+from .dates import in_range
 from .errors import DigestError
 from .messages import say
 from .text import query_words, subwords
@@ -144,11 +145,13 @@ def parse_since(value: str, *, now: datetime, tz: tzinfo) -> datetime:
         amount, unit = int(relative.group(1)), relative.group(2).lower()
         span = timedelta(hours=amount) if unit in ("h", "小时") else timedelta(days=amount * _UNIT_DAYS[unit])
         try:
-            return now - span
+            return max(now - span, _EPOCH)  # since:99999y is 'since ever'
         except OverflowError:
-            return _EPOCH  # since:99999y is 'since ever'
+            return _EPOCH
     try:
         day = date.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
         raise QueryError("query_bad_since", value=value) from None
+    if not in_range(day):  # 0001-01-01 overflowed in the database, 9999-12-31 finds nothing
+        raise QueryError("query_since_range", value=value)
     return datetime(day.year, day.month, day.day, tzinfo=tz)

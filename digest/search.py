@@ -27,6 +27,7 @@ from .store import Store, StoredArticle
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
+MAX_PAGE = 10_000  # a page number beyond is read as this one: 10**18 overflowed the offset
 SNIPPET_CHARS = 80
 RECENT_WINDOW = 2000  # a one-character search reads this many of the newest articles
 CANDIDATES = 5000  # a search ranks at most this many of the newest articles with its words
@@ -145,7 +146,7 @@ def search(
     query = text if isinstance(text, Query) else parse_query(text, now=now or datetime.now(timezone.utc), tz=tz)
     if query.empty:
         raise QueryError("query_empty")
-    page = max(1, page)
+    page = max(1, min(page, MAX_PAGE))
     limit = max(1, min(limit, MAX_LIMIT))
     offset = (page - 1) * limit
     with store.connect() as conn:

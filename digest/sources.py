@@ -26,6 +26,38 @@ from .schema import sources as sources_table
 from .store import Store, insert
 
 MAX_BACKOFF = timedelta(days=1)
+POST_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass(frozen=True)
+class PostFiles:
+    """The post files under a folder, and the symbolic links skipped on the way."""
+
+    paths: list[Path]
+    links: list[Path]
+
+
+def post_files(root: Path) -> PostFiles:
+    """Every .md/.markdown file under `root`, sorted. Symbolic links, to files or folders,
+    are not followed but listed in `links`: one in a posts folder stored a system file."""
+    paths: list[Path] = []
+    links: list[Path] = []
+    for folder, dirs, names in os.walk(root, onerror=_raise):  # os.walk does not enter linked folders
+        here = Path(folder)
+        for name in dirs:
+            if (here / name).is_symlink():
+                links.append(here / name)
+        for name in names:
+            path = here / name
+            if path.is_symlink():
+                links.append(path)
+            elif path.suffix.lower() in POST_SUFFIXES and path.is_file():
+                paths.append(path)
+    return PostFiles(sorted(paths), sorted(links))
+
+
+def _raise(error: OSError) -> None:
+    raise error  # an unreadable folder fails the poll (it may heal), as it did with rglob
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import marshal
 import math
@@ -25,11 +26,19 @@ _BOUNDARY = re.compile(
     rf"(?:[。！？!?]+|\.(?=[{_CLOSERS}]*(?:\s|$))|\n)[{_CLOSERS}]*[ \t\u3000\xa0\r\n]*"
 )
 # Spans inside which nothing is a boundary: URLs, e-mail addresses, numbers (38.8, 1.2.3).
+# Each alternative starts only where a run of its characters starts (the lookbehinds): a
+# match inside a run would have matched from the run's start, and trying every position
+# of a long run made the scan quadratic (a 40,000-letter word: 6 s).
 _PROTECTED = re.compile(
     r"(?:https?|ftp)://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’<>]+"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|\d+(?:\.\d+)+"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<!\d)\d+(?:\.\d+)+"
 )
+# jieba's HMM copies its best path at every character, quadratic in a run it does not know
+# (a 300 KB unpunctuated paragraph: 60 s): longer text is cut in pieces of at most this many
+# characters, at a space or punctuation mark in the piece's second half when there is one.
+MAX_CUT_CHARS = 500
+_CUT_AT = re.compile(r"[\W_]")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st mt inc ltd co corp plc llc vs etc al fig no vol pp ed eds "
     "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k u.n a.m p.m ph.d".split()
@@ -48,12 +57,15 @@ def split_sentences(text: str) -> list[str]:
     """Split text into sentences; concatenating them gives back `text` exactly."""
     if not text:
         return []
-    protected = [m.span() for m in _PROTECTED.finditer(text)]
+    spans = [m.span() for m in _PROTECTED.finditer(text)]  # in order and apart: finditer's
+    starts = [lo for lo, _ in spans]
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
         at = match.start()
-        if any(lo <= at < hi for lo, hi in protected):
+        # a binary search: testing every span at every boundary was quadratic in long text
+        inside = bisect.bisect_right(starts, at) - 1
+        if inside >= 0 and at < spans[inside][1]:
             continue
         if text[at] == "." and _is_abbreviation(text, at):
             continue
@@ -92,7 +104,23 @@ def clear_word_cache() -> None:
 def _words(text: str) -> tuple[str, ...]:
     # jieba's words, lower-cased, punctuation and spaces left out. Cached: at ingest the
     # summariser and the search index cut the same sentences, and jieba is most of the cost.
-    return tuple(token for token in (t.strip().lower() for t in jieba.cut(text)) if _is_word(token))
+    cut = (t for piece in cut_pieces(text) for t in jieba.cut(piece))
+    return tuple(token for token in (t.strip().lower() for t in cut) if _is_word(token))
+
+
+def cut_pieces(text: str, limit: int = MAX_CUT_CHARS) -> list[str]:
+    """`text` in pieces of at most `limit` characters for jieba, each ending at a space or
+    punctuation mark in its second half when it has one; concatenated they give `text`."""
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        gaps = list(_CUT_AT.finditer(text, start + limit // 2, end))
+        end = gaps[-1].end() if gaps else end  # the last gap: the longest piece ending between words
+        pieces.append(text[start:end])
+        start = end
+    pieces.append(text[start:])
+    return pieces
 
 
 @lru_cache(maxsize=1 << 16)
