@@ -36,7 +36,6 @@ from .workers import FileResult, map_jobs, prepare_file, prepare_item
 
 log = logging.getLogger(__name__)
 
-POST_SUFFIXES = (".md", ".markdown")
 _DUE_SLACK = timedelta(seconds=30)
 
 Progress = Callable[[str, int, int], None]  # (source, done, total)

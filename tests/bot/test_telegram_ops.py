@@ -182,17 +182,20 @@ def test_an_update_that_fails_reaches_the_error_chat_and_the_bot_answers_the_nex
 
 def test_in_process_a_rejected_token_raises_a_digest_error_without_the_token(sqlite_news: Store, api: FakeBotAPI) -> None:
     config = BotConfig(telegram_token="999:nope-nope", telegram_api_base_url=api.base_url)
-    adapter = TelegramAdapter(Router(sqlite_news, config), config)
+    with pytest.raises(DigestError) as raised:
+        _start_and_stop(TelegramAdapter(Router(sqlite_news, config), config))
+    assert "rejected TELEGRAM_BOT_TOKEN" in str(raised.value) and "nope-nope" not in str(raised.value)
 
+
+def _start_and_stop(adapter: TelegramAdapter) -> None:
+    """Start the adapter (the test expects that to fail), stopping it whatever happened."""
     async def scenario() -> None:
         try:
             await adapter.start()
         finally:
             await adapter.stop()
 
-    with pytest.raises(DigestError) as raised:
-        asyncio.run(scenario())
-    assert "rejected TELEGRAM_BOT_TOKEN" in str(raised.value) and "nope-nope" not in str(raised.value)
+    asyncio.run(scenario())
 
 
 def test_the_start_line_of_a_webhook_shows_no_secret(sqlite_news: Store, api: FakeBotAPI) -> None:
@@ -234,14 +237,6 @@ def test_webhook_mode_without_a_secret_is_refused_at_start(sqlite_news: Store, a
     # a configuration built in code is refused by the adapter, before it reaches the Bot API
     config = BotConfig(telegram_token=TOKEN, telegram_api_base_url=api.base_url, webhook_listen="127.0.0.1",
                        telegram_webhook_url=f"http://127.0.0.1:{_closed_port()}/hook")
-    adapter = TelegramAdapter(Router(sqlite_news, config), config)
-
-    async def scenario() -> None:
-        try:
-            await adapter.start()
-        finally:
-            await adapter.stop()
-
     with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set"):
-        asyncio.run(scenario())
+        _start_and_stop(TelegramAdapter(Router(sqlite_news, config), config))
     assert api.sent(method="setWebhook") == [] and api.sent(method="getMe") == []
