@@ -13,7 +13,7 @@ import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +24,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from digest import leases
 from digest.compose import DailyDigest
 from digest.errors import DigestError
 from digest.messages import say
@@ -39,6 +40,8 @@ from .telegram_html import HtmlMessage, digest_messages, reply_messages
 log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+POLLING_LEASE = "telegram:polling"  # the store's lease of the one process that long-polls
+LEADER_SECONDS = 45.0  # a dead poller's lease runs out within this; another then takes over
 CONCURRENT_UPDATES = 16  # updates handled at once; the router's store work runs on threads
 _PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
@@ -52,10 +55,13 @@ class TelegramAdapter:
                           group_kinds=frozenset({"group", "supergroup", "channel"}), overall_per_second=25)
 
     def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10,
-                 reporter: ErrorReporter | None = None) -> None:
+                 reporter: ErrorReporter | None = None, leader_seconds: float = LEADER_SECONDS) -> None:
         self.router = router
         self.config = config
         self.poll_timeout = poll_timeout
+        self.leader_seconds = leader_seconds
+        self._holder = leases.holder_id()
+        self._leading: asyncio.Task[None] | None = None
         self.reporter = reporter or router.reporter
         base = config.telegram_api_base_url
         self.application = (
@@ -100,8 +106,13 @@ class TelegramAdapter:
                     allowed_updates=Update.ALL_TYPES,
                 )
             else:
-                await app.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,
-                                                allowed_updates=Update.ALL_TYPES, error_callback=self._on_poll_error)
+                # one process of those sharing the store long-polls (a second would get 409
+                # Conflict); the others stand by and take over when its lease runs out
+                if await self._lead():
+                    await self._start_polling()
+                else:
+                    log.info("telegram: another process long-polls Telegram; this one stands by")
+                self._leading = asyncio.create_task(self._keep_leading())
         except TelegramError as exc:
             raise DigestError(f"telegram: {self._api_failure(exc)}") from None
         except OSError as exc:  # the webhook's port is taken or not ours to bind
@@ -111,14 +122,27 @@ class TelegramAdapter:
         log.info("telegram: running as %s", self.describe())
 
     def describe(self) -> str:
-        """`telegram @name, long polling` or `…, webhook <its URL without secrets>`, for the start line."""
-        mode = f"webhook {self._public_webhook_url()}" if self.config.telegram_webhook_url else "long polling"
+        """`telegram @name, long polling` (or `…, standing by` while another process polls), or
+        `…, webhook <its URL without secrets>`, for the start line."""
+        if self.config.telegram_webhook_url:
+            mode = f"webhook {self._public_webhook_url()}"
+        else:
+            polling = self.application.updater is not None and self.application.updater.running
+            mode = "long polling" if polling else "standing by (another process long-polls)"
         return f"telegram @{self.application.bot.username}, {mode}"
 
     async def stop(self) -> None:
         app = self.application
+        leading, self._leading = self._leading, None
+        if leading is not None:
+            leading.cancel()
         if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+            await app.updater.stop()  # its last long poll ends before another process may start one
+        if leading is not None:
+            try:  # another process may poll at once, not a lease later
+                await asyncio.to_thread(leases.release, self.router.store, POLLING_LEASE, self._holder)
+            except Exception as exc:  # the lease then runs out by itself
+                log.warning("telegram: the polling lease was not given up: %s", type(exc).__name__)
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -155,6 +179,38 @@ class TelegramAdapter:
         return {"ok": self._running, "last_error": self._last_error}
 
     # -- start and failure ---------------------------------------------------------------
+
+    async def _start_polling(self) -> None:
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(timeout=self.poll_timeout, poll_interval=0.0,
+                                                     allowed_updates=Update.ALL_TYPES,
+                                                     error_callback=self._on_poll_error)
+
+    async def _lead(self) -> bool:
+        """Take or renew the polling lease; True while this process holds it."""
+        return await asyncio.to_thread(leases.acquire, self.router.store, POLLING_LEASE, self._holder,
+                                       now=datetime.now(timezone.utc), ttl=timedelta(seconds=self.leader_seconds))
+
+    async def _keep_leading(self) -> None:
+        # renews three times per lease; polls when it holds it, stops when another does
+        updater = self.application.updater
+        assert updater is not None
+        while True:
+            await asyncio.sleep(self.leader_seconds / 3)
+            try:
+                mine = await self._lead()
+            except Exception as exc:  # no store: stop polling, or two might poll once the lease runs out
+                self.reporter.report("telegram: renewing the polling lease", exc)
+                mine = False
+            try:
+                if mine and not updater.running:
+                    log.warning("telegram: this process long-polls Telegram now (the one before stopped)")
+                    await self._start_polling()
+                elif not mine and updater.running:
+                    log.warning("telegram: another process long-polls Telegram now; this one stands by")
+                    await updater.stop()
+            except TelegramError as exc:
+                log.warning("telegram: polling could not start: %s", self._api_failure(exc))
 
     async def _contact(self) -> None:
         """getMe (which checks the token) and the command menu: both safe to repeat."""

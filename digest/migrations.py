@@ -160,6 +160,10 @@ def _v6_rate_limits(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.rate_limits])
 
 
+def _v7_leases(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.leases])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, sources, files and the full-text index", _v1_articles),
     Migration(2, "chats, subscriptions and the delivery outbox", _v2_chats),
@@ -167,6 +171,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "search pages: paging state kept in the store, by token", _v4_search_pages),
     Migration(5, "seen events: a platform's retried event answered once", _v5_seen_events),
     Migration(6, "rate limits: commands counted per chat and per user, across processes", _v6_rate_limits),
+    Migration(7, "leases: work one process does at a time (Telegram's polling, a source's poll)", _v7_leases),
 )
 LATEST = MIGRATIONS[-1].version
 

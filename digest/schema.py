@@ -225,3 +225,13 @@ rate_limits = sa.Table(
     sa.Column("window_start", UTCDateTime, nullable=False, index=True),  # pruned when it has passed
     sa.Column("hits", sa.Integer, nullable=False),
 )
+
+# Named leases: work only one process may do at a time (long-polling Telegram, polling a
+# source), held until `until` and renewed by its holder; a dead holder's lease runs out.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),  # `telegram:polling`, `source:<location>`
+    sa.Column("holder", sa.String(100), nullable=False),  # the process: host, pid and a random part
+    sa.Column("until", UTCDateTime, nullable=False),
+)

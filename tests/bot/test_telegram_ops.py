@@ -240,3 +240,37 @@ def test_webhook_mode_without_a_secret_is_refused_at_start(sqlite_news: Store, a
     with pytest.raises(DigestError, match="TELEGRAM_WEBHOOK_SECRET is not set"):
         _start_and_stop(TelegramAdapter(Router(sqlite_news, config), config))
     assert api.sent(method="setWebhook") == [] and api.sent(method="getMe") == []
+
+
+def test_one_process_long_polls_and_another_takes_over_when_it_stops(sqlite_news: Store, api: FakeBotAPI) -> None:
+    # two bots on one store (two processes, as far as the lease knows): one polls, the other
+    # stands by; when the poller stops, the other polls within the lease, and none overlap
+    async def scenario() -> None:
+        config = telegram_config(api)
+        first = TelegramAdapter(Router(sqlite_news, config), config, poll_timeout=1, leader_seconds=3)
+        second = TelegramAdapter(Router(sqlite_news, config), config, poll_timeout=1, leader_seconds=3)
+        try:
+            await first.start()
+            await second.start()
+            assert first.describe().endswith("long polling")
+            assert second.describe().endswith("standing by (another process long-polls)")
+            await asyncio.sleep(3)  # renewals come and go: the standby stays a standby
+            assert second.describe().endswith("standing by (another process long-polls)")
+            await first.stop()
+            polls = len(api.sent(method="getUpdates"))
+            for _ in range(100):  # the released lease is taken at the next renewal (1 s)
+                if second.describe().endswith("long polling"):
+                    break
+                await asyncio.sleep(0.05)
+            assert second.describe().endswith("long polling")
+            await api.until("getUpdates", count=polls + 1)
+            api.push_message(100, "/help")
+            await api.until("sendMessage", chat_id=100)  # the new poller answers
+        finally:
+            await first.stop()
+            await second.stop()
+        # no two pollers: at most the one overlap of the takeover, with the poll the stopped
+        # process abandoned (Telegram would answer it 409 once; PTB then polls on)
+        assert api.conflicts <= 1
+
+    asyncio.run(scenario())

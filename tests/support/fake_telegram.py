@@ -66,6 +66,12 @@ class FakeBotAPI:
     faults: Faults | None = None
     delivered: list[tuple[str, str]] = field(default_factory=list)  # (chat, text) of every message that went
     hung: int = 0  # calls `faults` held past the client's timeout (each may be sent again)
+    # long polls that came while another was open: Telegram answers those 409 Conflict (two
+    # processes long-polling one bot); counted here, and served, so a test can see them. A
+    # poll its client abandoned stays open here until its timeout, so one may be counted at
+    # a takeover
+    conflicts: int = 0
+    _polls_open: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update: int = 1
@@ -134,7 +140,17 @@ class FakeBotAPI:
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
         if method == "getUpdates":
-            return 200, {"ok": True, "result": self._poll(params)}
+            # a long poll (timeout > 0) while another is open; the timeout-0 call a stopping
+            # PTB makes to confirm its offset, after abandoning its long poll, is not one
+            long = float(params.get("timeout") or 0) > 0
+            with self._lock:
+                self.conflicts += long and self._polls_open > 0
+                self._polls_open += long
+            try:
+                return 200, {"ok": True, "result": self._poll(params)}
+            finally:
+                with self._lock:
+                    self._polls_open -= long
         if method in ("sendMessage", "editMessageText"):
             queued = self.errors.get(str(params.get("chat_id")))
             if method == "sendMessage" and queued:
