@@ -37,20 +37,25 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_releases_it(store:
     assert leases.acquire(store, "n", b, now=T0, ttl=TTL)
 
 
+def _race(store: Store, name: str, holders: list[str]) -> list[str]:
+    """The holders that got lease `name`, all asking at the same moment."""
+    won: list[str] = []
+    barrier = threading.Barrier(len(holders))
+
+    def ask(holder: str) -> None:
+        barrier.wait()
+        if leases.acquire(store, name, holder, now=T0, ttl=TTL):
+            won.append(holder)
+
+    threads = [threading.Thread(target=ask, args=(h,)) for h in holders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return won
+
+
 def test_holders_asking_at_once_get_it_once(store: Store) -> None:
     for round_ in range(20):
-        name, won = f"race:{round_}", []
-        holders = [leases.holder_id() for _ in range(4)]
-        barrier = threading.Barrier(len(holders))
-
-        def ask(holder: str) -> None:
-            barrier.wait()
-            if leases.acquire(store, name, holder, now=T0, ttl=TTL):
-                won.append(holder)
-
-        threads = [threading.Thread(target=ask, args=(h,)) for h in holders]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert len(won) == 1 and leases.holder_of(store, name, now=T0) == won[0]
+        won = _race(store, f"race:{round_}", [leases.holder_id() for _ in range(4)])
+        assert len(won) == 1 and leases.holder_of(store, f"race:{round_}", now=T0) == won[0]
