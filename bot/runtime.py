@@ -21,6 +21,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from digest import leases
 from digest.compose import DailyDigest, DigestFilter, Window, compose
 from digest.ingest import Ingestor
 from digest.store import Store
@@ -78,6 +79,7 @@ class Runtime:
         }
         self._tasks: dict[asyncio.Task[Any], str] = {}  # the runs in progress, by job name
         self._stopping = threading.Event()  # read by a poll's thread between sources and articles
+        self.holder = leases.holder_id()  # this process, as the store's leases name it
         self._unknown_zones: set[int] = set()  # chats whose zone was reported unknown
 
     def start(self) -> None:
@@ -141,7 +143,7 @@ class Runtime:
         """Ingest what is new in the configured sources: all of them at the first run (a
         restart reads what arrived while the bot was down), then those whose time has come."""
         ingestor = Ingestor(self.store, poll_minutes=self.config.settings.poll_minutes, workers=1,
-                            should_stop=self._stopping.is_set)
+                            should_stop=self._stopping.is_set, holder=self.holder)
         read = ingestor.poll_due if self.jobs["poll"].runs else ingestor.ingest
         report = await _in_daemon_thread(read, list(self.config.settings.sources))
         log.info("poll: %s", report.line())

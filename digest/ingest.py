@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import feeds, sources
+from . import feeds, leases, sources
 from .article import Article
 from .dedup import DUPLICATE, NEW, UNCHANGED, UPDATED, known_outcome, save
 from .errors import DigestError
@@ -37,6 +37,9 @@ from .workers import FileResult, map_jobs, prepare_file, prepare_item
 log = logging.getLogger(__name__)
 
 _DUE_SLACK = timedelta(seconds=30)
+# how long a process may poll one source before another may take it over: a feed's fetch
+# has a minute at most (feeds.DEADLINE_SECONDS); a big folder, its files' parsing
+SOURCE_LEASE = timedelta(minutes=10)
 
 Progress = Callable[[str, int, int], None]  # (source, done, total)
 
@@ -91,6 +94,7 @@ class Ingestor:
         clock: Callable[[], datetime] | None = None,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        holder: str | None = None,
     ) -> None:
         self.store = store
         self.poll_minutes = poll_minutes
@@ -101,6 +105,9 @@ class Ingestor:
         self.progress = progress
         # asked between sources and between articles: a stopping bot leaves at the next one
         self.should_stop = should_stop or (lambda: False)
+        # a bot process sharing the store with others: each source is polled by the one
+        # holding its lease (digest/leases.py) at the time; None: no other process to mind
+        self.holder = holder
 
     def ingest(self, locations: Iterable[str]) -> IngestReport:
         """Poll every source now (folders, files, feed URLs), registering new ones."""
@@ -110,7 +117,7 @@ class Ingestor:
                 break
             source = self._register(raw, report)
             if source is not None:
-                report.merge(self.poll(*source))
+                report.merge(self._poll_alone(*source))
         return report
 
     def poll_due(self, locations: Iterable[str]) -> IngestReport:
@@ -128,8 +135,21 @@ class Ingestor:
             # a source read at the last run is due again at this one, though its next time
             # is a few milliseconds later than the scheduler's (it was stamped mid-run)
             if due is None or due <= now + _DUE_SLACK:
-                report.merge(self.poll(*source))
+                report.merge(self._poll_alone(*source))
         return report
+
+    def _poll_alone(self, source_id: int, location: str, kind: str) -> IngestReport:
+        """`poll`, unless another process polls the source now (it holds its lease)."""
+        if self.holder is None:
+            return self.poll(source_id, location, kind)
+        name = f"source:{location}"[:300]
+        if not leases.acquire(self.store, name, self.holder, now=datetime.now(timezone.utc), ttl=SOURCE_LEASE):
+            log.info("source %s: polled by another process now", location)
+            return IngestReport()
+        try:
+            return self.poll(source_id, location, kind)
+        finally:
+            leases.release(self.store, name, self.holder)
 
     def _register(self, raw: str, report: IngestReport) -> tuple[int, str, str] | None:
         # (id, location, kind) of the source `raw` names, added when new; None, reported, if it names none

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from digest import fingerprint, schema
-from digest.ingest import Ingestor
+from digest import fingerprint, leases, schema
+from digest.ingest import IngestReport, Ingestor
 from digest.search import search
 from digest.sources import broken_files, list_sources
 from digest.store import Store
 from digest.text import search_terms
 
-from tests.support.builders import CORPUS_POSTS, SEEDS, build_post, write_post
+from tests.support.builders import CORPUS_POSTS, SEEDS, build_post, rss, write_post
+from tests.support.feeds import FeedServer, Route
 from tests.support.texts import AI_BODY, BANK_BODY, BANK_BODY_REWRITE, PORT_BODY
 
 
@@ -253,3 +256,30 @@ def test_two_ingests_at_once_on_one_sqlite_store_both_succeed(tmp_path: Path) ->
         assert len(paths) == len(set(paths)) == 100
     finally:
         check.close()
+
+
+def test_a_source_is_polled_by_one_process_at_a_time(store: Store, feed_server: FeedServer) -> None:
+    # two bots on one store poll the same slow feed at the same moment: one fetches it, the
+    # other finds the source's lease held and leaves it; once it is done, either may poll it
+    item = {"title": "港口集装箱吞吐量回升", "link": "https://news.example.com/port",
+            "description": "<p>" + PORT_BODY + "</p>"}
+    feed_server.routes["/slow.xml"] = Route(body=rss([item]), delay=1.0)
+    url = feed_server.url("/slow.xml")
+    bots = [Ingestor(store, workers=1, holder=leases.holder_id()) for _ in range(2)]
+    reports: list[IngestReport] = []
+    barrier = threading.Barrier(2)
+
+    def poll(ingestor: Ingestor) -> None:
+        barrier.wait()
+        reports.append(ingestor.poll_due([url]))
+
+    threads = [threading.Thread(target=poll, args=(bot,)) for bot in bots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [path for path, _ in feed_server.requests] == ["/slow.xml"]  # fetched once
+    assert sorted(r.new for r in reports) == [0, 1] and not any(r.failed for r in reports)
+    assert leases.holder_of(store, f"source:{url}", now=datetime.now(timezone.utc)) is None  # given up
+    bots[1].ingest([url])  # the other may poll it now
+    assert len(feed_server.requests) == 2
