@@ -172,3 +172,59 @@ def _until(condition: Callable[[], object], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@dataclass
+class SharedRun:
+    """What several processes on one store did with one fan-out."""
+
+    processes: int
+    chats: int
+    parts: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    chats_without: int = 0
+    conflicts: int = 0  # long polls that overlapped (Telegram: 409)
+    pollers: int = 0  # processes whose start line said they long-poll
+    finish_seconds: float = 0.0  # the kill → every part sent
+    takeover_seconds: float = 0.0  # the kill → a survivor answers a command (it long-polls now)
+
+
+def run_shared(folder: Path, api: FakeBotAPI, store_url: str, *, chats: int, processes: int,
+               kill_after: int) -> SharedRun:
+    """`processes` bots on one store with one configuration; the one that long-polls is
+    killed with SIGKILL once `kill_after` parts went, and the others finish the fan-out."""
+    made = prepare(store_url, folder, chats)
+    env = environment(folder, api, store_url, made)
+    runs = [_start(folder, env, 100 + n) for n in range(processes)]
+    result = SharedRun(processes=processes, chats=chats)
+    try:
+        _until(lambda: all("digestbot: " in _log(folder, 100 + n) or runs[n].poll() is not None
+                           for n in range(processes)), 120, "every start line")
+        lines = [_log(folder, 100 + n) for n in range(processes)]
+        pollers = [n for n, text in enumerate(lines) if ", long polling," in text]
+        result.pollers = len(pollers)
+        victim = pollers[0] if pollers else 0
+        _until(lambda: len(digest_sends(api)) >= kill_after, 300, f"{kill_after} sends")
+        runs[victim].send_signal(signal.SIGKILL)
+        runs[victim].wait(timeout=30)
+        killed = time.monotonic()
+        _until(lambda: _all_sent(store_url), 300, "every part sent by the others")
+        result.finish_seconds = time.monotonic() - killed
+        api.push_message(10_000, "/help")  # a survivor took over the long poll and answers
+        _until(lambda: any("可用命令" in str(c.params.get("text")) for c in api.sent(10_000)), 120,
+               "a survivor answers a command")
+        result.takeover_seconds = time.monotonic() - killed
+        time.sleep(2)
+        for n, process in enumerate(runs):
+            if n != victim:
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=30) == 0, _log(folder, 100 + n)
+    finally:
+        for process in runs:
+            if process.poll() is None:
+                process.kill()
+    counted = _count(CrashRun(chats=chats, parts=0, kills=1), api, store_url)
+    result.parts, result.lost, result.duplicates = counted.parts, counted.lost, counted.duplicates
+    result.chats_without, result.conflicts = counted.chats_without, api.conflicts
+    return result
