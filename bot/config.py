@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DIGEST_TIME = "08:00"
 DEFAULT_START_RETRY_SECONDS = 120.0
-DEFAULT_OUTBOX_LEASE_SECONDS = 45.0
+DEFAULT_LEASE_SECONDS = 45.0
 DEFAULT_COMMANDS_PER_MINUTE = 20  # per chat and per user; a person rarely sends more than one a few seconds
 TELEGRAM_API = "https://api.telegram.org"
 SLACK_API = "https://slack.com/api/"
@@ -58,8 +58,9 @@ class BotConfig:
     http_port: int | None = None  # the HTTP front's port (/healthz, Slack's events); None: no front
     error_chat: str | None = None  # `telegram:-100123`, or a bare id on the first chat platform
     start_retry_seconds: float = DEFAULT_START_RETRY_SECONDS  # how long an unreachable Bot API is retried
-    # how long a claimed outbox part stays a process's: a killed one's parts are free after it
-    outbox_lease_seconds: float = DEFAULT_OUTBOX_LEASE_SECONDS
+    # how long a process's claim on shared work outlives it (the digest parts it sends,
+    # Telegram's long poll): a killed process's work goes to another after this
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     slack_bot_token: str | None = None  # xoxb-…: turns Slack on
     slack_app_token: str | None = None  # xapp-…: Socket Mode; without it, HTTP mode at /slack/events
     slack_signing_secret: str | None = None  # HTTP mode: what Slack signs its requests with
@@ -94,9 +95,9 @@ class BotConfig:
         retry = env.get("DIGESTBOT_START_RETRY_SECONDS") or None
         if retry is not None and not _is_seconds(retry):
             raise DigestError(f"DIGESTBOT_START_RETRY_SECONDS: not a number of seconds: {retry!r}")
-        lease = env.get("DIGESTBOT_OUTBOX_LEASE_SECONDS") or None
+        lease = env.get("DIGESTBOT_LEASE_SECONDS") or None
         if lease is not None and not (_is_seconds(lease) and 3 <= float(lease) <= 600):
-            raise DigestError(f"DIGESTBOT_OUTBOX_LEASE_SECONDS: not a number of seconds from 3 to 600: {lease!r}")
+            raise DigestError(f"DIGESTBOT_LEASE_SECONDS: not a number of seconds from 3 to 600: {lease!r}")
         webhook_url, webhook_secret = _telegram_webhook(env)
         slack = _slack(env)
         http_port = _http_port(env)
@@ -115,7 +116,7 @@ class BotConfig:
             http_port=http_port,
             error_chat=(env.get("DIGESTBOT_ERROR_CHAT") or "").strip() or None,
             start_retry_seconds=float(retry) if retry is not None else DEFAULT_START_RETRY_SECONDS,
-            outbox_lease_seconds=float(lease) if lease is not None else DEFAULT_OUTBOX_LEASE_SECONDS,
+            lease_seconds=float(lease) if lease is not None else DEFAULT_LEASE_SECONDS,
             commands_per_minute=_commands_per_minute(env.get("DIGESTBOT_COMMANDS_PER_MINUTE")),
             **slack,
         )

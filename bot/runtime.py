@@ -69,7 +69,7 @@ class Runtime:
         self.reporter = reporter or ErrorReporter(config)  # without one, failures are only logged
         # through a lambda: tests move the runtime's clock by replacing it
         self.delivery = Delivery(store, adapters, self.reporter, concurrency=delivery_concurrency,
-                                 lease=timedelta(seconds=config.outbox_lease_seconds),
+                                 lease=timedelta(seconds=config.lease_seconds),
                                  clock=lambda: self.clock())
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.jobs: dict[str, JobState] = {

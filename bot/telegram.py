@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 POLLING_LEASE = "telegram:polling"  # the store's lease of the one process that long-polls
-LEADER_SECONDS = 45.0  # a dead poller's lease runs out within this; another then takes over
 CONCURRENT_UPDATES = 16  # updates handled at once; the router's store work runs on threads
 _PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
 
@@ -55,11 +54,12 @@ class TelegramAdapter:
                           group_kinds=frozenset({"group", "supergroup", "channel"}), overall_per_second=25)
 
     def __init__(self, router: Router, config: BotConfig, *, poll_timeout: int = 10,
-                 reporter: ErrorReporter | None = None, leader_seconds: float = LEADER_SECONDS) -> None:
+                 reporter: ErrorReporter | None = None, leader_seconds: float | None = None) -> None:
         self.router = router
         self.config = config
         self.poll_timeout = poll_timeout
-        self.leader_seconds = leader_seconds
+        # a dead poller's lease runs out within this; another then takes over
+        self.leader_seconds = leader_seconds if leader_seconds is not None else config.lease_seconds
         self._holder = leases.holder_id()
         self._leading: asyncio.Task[None] | None = None
         self.reporter = reporter or router.reporter

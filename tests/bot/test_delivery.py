@@ -77,12 +77,12 @@ def test_the_table_covers_every_kind_and_a_failing_part_is_tried_for_about_six_h
 
 
 def test_the_lease_is_configured_and_reaches_delivery(store: Store) -> None:
-    config = BotConfig.from_env({"DIGESTBOT_OUTBOX_LEASE_SECONDS": "10"})
+    config = BotConfig.from_env({"DIGESTBOT_LEASE_SECONDS": "10"})
     assert Runtime(store, config, {}).delivery.lease == timedelta(seconds=10)
-    assert BotConfig.from_env({}).outbox_lease_seconds == 45
+    assert BotConfig.from_env({}).lease_seconds == 45
     for bad in ("1", "soon", "9999"):
-        with pytest.raises(DigestError, match="^DIGESTBOT_OUTBOX_LEASE_SECONDS: not a number of seconds from 3 to 600"):
-            BotConfig.from_env({"DIGESTBOT_OUTBOX_LEASE_SECONDS": bad})
+        with pytest.raises(DigestError, match="^DIGESTBOT_LEASE_SECONDS: not a number of seconds from 3 to 600"):
+            BotConfig.from_env({"DIGESTBOT_LEASE_SECONDS": bad})
 
 
 def test_a_moved_chat_without_its_new_ref_is_no_failure_an_adapter_can_raise() -> None:

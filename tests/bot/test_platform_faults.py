@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,6 +36,15 @@ FORBIDDEN = frozenset(str(5000 + n) for n in range(0, CHATS, 15))  # 4 chats blo
 def _rows(store: Store) -> list[sa.Row[tuple[str, int, dict[str, str]]]]:
     with store.connect() as conn:
         return list(conn.execute(sa.select(deliveries.c.status, deliveries.c.chat_id, deliveries.c.payload)))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """SQLite only: the faults are the platform's, and delivery's store work is tested on
+    both databases elsewhere (test_delivery, test_outbox)."""
+    opened = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

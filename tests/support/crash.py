@@ -29,7 +29,7 @@ from tests.support import fake_telegram
 from tests.support.builders import ROOT, write_post
 from tests.support.fake_telegram import FakeBotAPI
 
-LEASE_SECONDS = 10  # DIGESTBOT_OUTBOX_LEASE_SECONDS of the runs: a killed process's parts are free after it
+LEASE_SECONDS = 5  # DIGESTBOT_LEASE_SECONDS of the runs: a killed process's parts and long poll are free after it
 TOPICS = ("港口集装箱吞吐量", "商业银行存款利率", "新能源汽车销量", "城市地铁客流", "夏粮收购进度", "跨境电商出口")
 
 
@@ -82,7 +82,7 @@ def environment(folder: Path, api: FakeBotAPI, store_url: str, made: datetime) -
                   "TELEGRAM_API_BASE_URL": api.base_url, "DIGESTBOT_DATABASE_URL": store_url,
                   "DIGESTBOT_SOURCES": str(empty), "DIGESTBOT_TIMEZONE": "UTC",
                   "DIGESTBOT_DIGEST_TIME": (made - timedelta(minutes=5)).strftime("%H:%M"),
-                  "DIGESTBOT_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS), "PYTHONUNBUFFERED": "1"}
+                  "DIGESTBOT_LEASE_SECONDS": str(LEASE_SECONDS), "PYTHONUNBUFFERED": "1"}
 
 
 def digest_sends(api: FakeBotAPI) -> list[tuple[str, str]]:
