@@ -521,3 +521,27 @@ def test_the_slack_form_follows_slack_command(news: Store, slack: FakeSlack) -> 
             assert "/digest search 关键词" in _text(help_.body) and "/news" not in _text(help_.body)
 
     asyncio.run(scenario())
+
+
+def test_any_process_answers_slack_and_a_retry_sent_to_another_is_answered_once(news: Store,
+                                                                                 slack: FakeSlack) -> None:
+    # two processes behind one URL (a load balancer): Slack's retry of an event may reach
+    # the other, and a search's page button too; the store, not a process, remembers both
+    async def scenario() -> None:
+        async with running_slack(news, slack, clock=lambda: DUE) as first, \
+                running_slack(news, slack, clock=lambda: DUE) as second:
+            body = fake_slack.event_body(fake_slack.app_mention_event("<@U0BOT> search 人工智能"), event_id="Ev0TWICE")
+            assert (await first.post(body, content_type="application/json"))[0] == 200
+            await slack.until("chat.postMessage", channel="C0GEN")
+            retry = {**fake_slack.sign(body), **fake_slack.retry_headers(1)}
+            assert (await second.post(body, retry, content_type="application/json"))[0] == 200
+            (page,) = await first.command(slack, "search 港口 简报")
+            (button,) = [b for b in _buttons(page.body) if b["text"]["text"] == "下一页"]
+            url = slack.new_response_url("C0GEN")
+            await second.post(fake_slack.block_actions_body(button["action_id"], button["value"], response_url=url))
+            (pressed,) = await slack.until_responses(url)
+            assert "第 2/2 页" in _text(pressed.body)  # the other process knew the search
+            await asyncio.sleep(0.5)
+        assert len(slack.sent("chat.postMessage", channel="C0GEN")) == 1
+
+    asyncio.run(scenario())
