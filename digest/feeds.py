@@ -19,8 +19,9 @@ import feedparser
 from . import __version__
 from .article import Article
 from .clean import clean_html
-from .dates import is_date_only
+from .dates import in_range, is_date_only
 from .errors import DigestError
+from .parse import cap_title
 
 TIMEOUT_SECONDS = 20.0  # for each connect and read
 # for the whole fetch, redirects included: a server sending a byte a second never trips the
@@ -249,9 +250,13 @@ def _article(entry: Any, source: str, fetched: datetime) -> Article:
         blocks[0].text[:60] if blocks else "")
     if not title:
         raise ValueError("no title and no text")
+    title = cap_title(title)  # as a post's: jieba and a chat's message both have their limits
     when = entry.get("published_parsed") or entry.get("updated_parsed")
     written = entry.get("published") if entry.get("published_parsed") else entry.get("updated")
-    published = datetime.fromtimestamp(calendar.timegm(when), timezone.utc) if when else fetched
+    stamp = _moment(when)
+    if stamp is None:  # none, or none digestbot believes (year 9999): as a post's, the time it was read
+        when = None
+    published = stamp or fetched
     categories = tuple(t["term"].strip() for t in entry.get("tags", []) if t.get("term", "").strip())
     return Article(
         title=title,
@@ -263,6 +268,18 @@ def _article(entry: Any, source: str, fetched: datetime) -> Article:
         categories=categories,
         url=_web_link(entry.get("link")),
     )
+
+
+def _moment(when: Any) -> datetime | None:
+    """feedparser's time tuple as an aware time; None when it is missing or outside the
+    years digestbot believes (digest.dates.in_range)."""
+    if not when:
+        return None
+    try:
+        moment = datetime.fromtimestamp(calendar.timegm(when), timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return moment if in_range(moment) else None
 
 
 def _web_link(link: object) -> str | None:

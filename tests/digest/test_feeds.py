@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest import feeds
+from digest.parse import MAX_TITLE_CHARS
 from digest.ingest import Ingestor
 from digest.search import search
 from digest.sources import list_sources
@@ -279,6 +280,19 @@ def test_only_http_item_links_are_kept() -> None:
     items = [{"title": f"第{i}条", "link": html.escape(link), "description": "正文。"} for i, link in enumerate(links)]
     feed = feeds.parse_feed(rss(items), "http://127.0.0.1/rss")
     assert [a.url for a in feed.articles] == [None] * 5 + ["https://127.0.0.1/ok", "http://127.0.0.1/ok2"]
+
+
+def test_a_feed_items_title_and_date_are_bounded_as_a_posts_are() -> None:
+    # a feed is a post from someone else's server: the same caps (issue 11)
+    fetched = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    items = [{"title": "长" * 5000, "description": "正文。", "pubDate": "Tue, 20 Apr 2021 08:00:00 GMT"},
+             {"title": "远未来", "description": "正文。", "pubDate": "Fri, 31 Dec 9999 23:59:00 GMT"},
+             {"title": "远过去", "description": "正文。", "pubDate": "Mon, 01 Jan 0001 00:00:00 GMT"}]
+    first, future, past = feeds.parse_feed(rss(items), "http://127.0.0.1/rss", now=fetched).articles
+    assert len(first.title) == MAX_TITLE_CHARS and first.title.endswith("…")
+    assert first.published == datetime(2021, 4, 20, 8, 0, tzinfo=timezone.utc) and not first.date_from_file
+    for article in (future, past):  # no date digestbot believes: the time it was read, and said so
+        assert article.published == fetched and article.date_from_file and not article.date_only
 
 
 @pytest.mark.parametrize(
