@@ -19,7 +19,7 @@ from tests.support.fake_telegram import FakeBotAPI
 
 LONG = os.environ.get("DIGESTBOT_LONG_TESTS") == "1"
 POSTGRES_URL = os.environ.get("DIGESTBOT_TEST_POSTGRES_URL")
-CHATS, KILLS = (1000, 10) if LONG else (120, 3)
+CHATS, KILLS = (1000, 10) if LONG else (80, 2)
 
 
 def test_no_digest_is_lost_through_kills_and_restarts(api: FakeBotAPI, tmp_path: Path) -> None:
