@@ -77,6 +77,16 @@ class Reply:
     changed: bool = False
 
 
+# A page button's value: a search's token and a page (what `page_value` writes); each
+# platform wraps it in its own syntax, and reads back only what matches this
+PAGE_VALUE = r"([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})"
+
+
+def page_value(token: str, page: int) -> str:
+    """What a page button carries: `token:page`, all the state a press needs."""
+    return f"{token}:{page}"
+
+
 @dataclass(frozen=True)
 class SlashCommand:
     """A `/name@addressee argument` line, split."""

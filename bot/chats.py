@@ -18,16 +18,26 @@ from digest.store import Store, insert
 
 
 MAX_TITLE = 256  # characters of a chat's title kept; Telegram's own limit is 128
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # PostgreSQL refuses NUL; none belongs in a title
+# control characters neither a reply nor the store should get (PostgreSQL refuses NUL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = str.maketrans("\t\n\r", "   ")
+
+
+def clean_text(text: str, control: str = "") -> str:
+    """What a chat sent, as the store and a reply can take it: control characters but
+    tabs and line breaks replaced by `control`, a lone surrogate (which no encoder takes)
+    by U+FFFD."""
+    text = _CONTROL.sub(control, text)
+    # pairs of surrogates become the character they spell; a lone one, the replacement character
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def clean_title(title: str | None) -> str | None:
-    """A chat's title as the store keeps it: no control characters, a lone surrogate as
-    U+FFFD, at most MAX_TITLE characters; None when nothing is left."""
+    """A chat's title as the store keeps it: one line, no control characters (each a
+    space), a lone surrogate as U+FFFD, at most MAX_TITLE characters; None when nothing is left."""
     if title is None:
         return None
-    text = _CONTROL.sub(" ", title).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text.strip()[:MAX_TITLE] or None
+    return clean_text(title.translate(_LINE_BREAKS), " ").strip()[:MAX_TITLE] or None
 
 
 @dataclass(frozen=True)

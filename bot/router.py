@@ -20,13 +20,13 @@ from digest import filters, paging
 from digest.compose import DigestFilter, Window, compose
 from digest.messages import LANGUAGES, say
 from digest.query import QueryError
-from digest.search import search
+from digest.search import MAX_PAGE, search
 from digest.store import Store
 
 from . import chats as chat_store
 from . import limits, outbox
 from .adapter import Incoming, Reply
-from .chats import Chat
+from .chats import Chat, clean_text
 from .config import BotConfig, parse_time
 from .errors import ErrorReporter
 from .schedule import on_demand_window
@@ -38,10 +38,7 @@ MAX_FILTER_ENTRIES = 50  # categories, sources and words of one subscription
 SEARCH_PAGE = 5  # results per page in a chat
 _UNLISTED = frozenset({"more"})  # answered, but left out of command menus
 MAX_ARGUMENT = 500  # characters of a command's argument: longer is refused, never stored or echoed
-MAX_PAGE = 10_000  # a page button's number; more is a forged one (SEARCH_PAGE a page)
 _NAME_SHOWN = 32  # of an unknown command's name, echoed in the reply
-# control characters a reply or the store should not get (PostgreSQL refuses NUL); newlines stay
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Router:
@@ -305,14 +302,6 @@ class Router:
         # platform-qualified ids only: an @name is mutable and means different people on
         # two platforms
         return message.sender is not None and message.sender in self.config.admins
-
-
-def clean_text(text: str) -> str:
-    """`text` as the store and a reply can take it: no control characters but newlines and
-    tabs, a lone surrogate (which no encoder takes) as U+FFFD."""
-    text = _CONTROL.sub("", text)
-    # pairs of surrogates become the character they spell; a lone one, the replacement character
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _day(text: str) -> date | None:

@@ -38,7 +38,7 @@ from digest.compose import DailyDigest
 from . import chats as chat_store
 from . import events
 from . import slack_blocks
-from .adapter import FailureKind, Incoming, PacingLimits, Reply, SendFailure
+from .adapter import PAGE_VALUE, FailureKind, Incoming, PacingLimits, Reply, SendFailure
 from .config import BotConfig
 from .errors import ErrorReporter
 from .http import HttpFront
@@ -59,7 +59,7 @@ GONE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "
                          "restricted_action", "restricted_action_read_only_channel"})
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 _NETWORK = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
-_BUTTON_VALUE = re.compile(r"^([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what slack_blocks writes
+_BUTTON_VALUE = re.compile(rf"^{PAGE_VALUE}$")  # what slack_blocks writes
 _LEADING_MENTION = re.compile(r"^\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>[\s:：,，]*")
 _MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 # Bolt warns that SLACK_BOT_TOKEN is unused when `authorize=` gives the token: it is meant
@@ -418,14 +418,11 @@ class SlackAdapter:
                 return False
             await self.client.conversations_join(channel=channel)
             return True
-        except SlackApiError as exc:
-            if _error(exc) in GONE_ERRORS:
+        except (SlackApiError, *_NETWORK) as exc:
+            problem = _error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            if problem in GONE_ERRORS:
                 return False
-            log.warning("slack: channel %s: could not check membership (%s); subscribing anyway", channel, _error(exc))
-            return True
-        except _NETWORK as exc:
-            log.warning("slack: channel %s: could not check membership (%s); subscribing anyway", channel,
-                        type(exc).__name__)
+            log.warning("slack: channel %s: could not check membership (%s); subscribing anyway", channel, problem)
             return True
 
     async def _first_sight(self, body: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from digest.plaintext import covers, digest_title, section_name
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
-from .adapter import Reply
+from .adapter import Reply, page_value
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -152,10 +152,10 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str |
         blocks.extend(sections(f"{number}. *{title}*\n_{escape(meta)}_\n{escape(hit.snippet.marked())}"))
     buttons = []
     if token is not None and (page.hits or page.past_end):
-        buttons += [_button(say(key, language), "page", f"{token}:{target}") for key, target in
+        buttons += [_button(say(key, language), "page", page_value(token, target)) for key, target in
                     (("page_previous", page.previous_page), ("page_next", page.next_page)) if target is not None]
         if page.hits and shareable:
-            buttons.append(_button(say("share_to_channel", language), "share", f"{token}:{page.page}"))
+            buttons.append(_button(say("share_to_channel", language), "share", page_value(token, page.page)))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return {"text": escape(head), "blocks": blocks, "unfurl_links": False, "unfurl_media": False}

@@ -30,7 +30,7 @@ from digest.errors import DigestError
 from digest.messages import say
 
 from . import chats as chat_store
-from .adapter import FailureKind, Incoming, PacingLimits, SendFailure, parse_slash
+from .adapter import PAGE_VALUE, FailureKind, Incoming, PacingLimits, SendFailure, page_value, parse_slash
 from .config import WEBHOOK_SECRET_MISSING, BotConfig
 from .errors import ErrorReporter
 from .router import Router
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 POLLING_LEASE = "telegram:polling"  # the store's lease of the one process that long-polls
 CONCURRENT_UPDATES = 16  # updates handled at once; the router's store work runs on threads
-_PAGE_DATA = re.compile(r"^s:([A-Za-z0-9_-]{1,32}):([1-9][0-9]{0,5})$")  # what _keyboard writes
+_PAGE_DATA = re.compile(rf"^s:{PAGE_VALUE}$")  # what _keyboard writes
 
 
 class TelegramAdapter:
@@ -321,7 +321,7 @@ def _keyboard(part: HtmlMessage, token: str | None) -> InlineKeyboardMarkup | No
     """The message's paging buttons; each carries `s:<token>:<page>`, what `_on_page` reads."""
     if not part.buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=f"s:{token}:{b.page}")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=f"s:{page_value(str(token), b.page)}")
                                   for b in part.buttons]])
 
 

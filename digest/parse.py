@@ -41,7 +41,6 @@ def _timestamp_or_text(loader: Any, node: yaml.ScalarNode) -> object:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
-_LOADER = _Loader
 
 
 def read_article(path: str | os.PathLike[str]) -> Article:
@@ -158,14 +157,14 @@ class _NoAliasYAML(YAMLHandler):
         self.name = name
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        for event in yaml.parse(fm, Loader=_LOADER):
+        for event in yaml.parse(fm, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
                 line = event.start_mark.line + 1 if event.start_mark is not None else 0
                 raise ArticleError(
                     self.name, f"front matter uses a YAML alias (*{event.anchor}, front matter line {line}): "
                     "aliases are refused, they can expand without bound"
                 )
-        return yaml.load(fm, Loader=_LOADER)
+        return yaml.load(fm, Loader=_Loader)
 
 
 def _title(meta: dict[str, Any], body: str, blocks: list[Block], fallback: str) -> str:

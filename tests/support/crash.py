@@ -115,13 +115,15 @@ def run(folder: Path, api: FakeBotAPI, store_url: str, *, chats: int, kills: int
         process.wait(timeout=30)
         progress(f"  kill {number}/{kills} after {len(digest_sends(api))} sends")
     last, began = _start(folder, env, kills + 1), time.monotonic()
+    watched = Store.open(store_url)  # once, not at each of the 20 looks a second
     try:
-        _until(lambda: _all_sent(store_url) or last.poll() is not None, 300, "every part sent")
+        _until(lambda: _all_sent(watched) or last.poll() is not None, 300, "every part sent")
         result.finish_seconds = time.monotonic() - began
         time.sleep(2)  # a part sent twice would show within a drain
         last.send_signal(signal.SIGTERM)
         assert last.wait(timeout=30) == 0, _log(folder, kills + 1)
     finally:
+        watched.close()
         if last.poll() is None:
             last.kill()
     result.total_seconds = time.monotonic() - started
@@ -146,13 +148,9 @@ def _count(result: CrashRun, api: FakeBotAPI, store_url: str) -> CrashRun:
     return result
 
 
-def _all_sent(store_url: str) -> bool:
-    store = Store.open(store_url)
-    try:
-        with store.connect() as conn:
-            statuses = [s for (s,) in conn.execute(sa.select(deliveries.c.status))]
-    finally:
-        store.close()
+def _all_sent(store: Store) -> bool:
+    with store.connect() as conn:
+        statuses = [s for (s,) in conn.execute(sa.select(deliveries.c.status))]
     return bool(statuses) and all(s == "sent" for s in statuses)
 
 
@@ -198,6 +196,7 @@ def run_shared(folder: Path, api: FakeBotAPI, store_url: str, *, chats: int, pro
     env = environment(folder, api, store_url, made)
     runs = [_start(folder, env, 100 + n) for n in range(processes)]
     result = SharedRun(processes=processes, chats=chats)
+    watched = Store.open(store_url)
     try:
         _until(lambda: all("digestbot: " in _log(folder, 100 + n) or runs[n].poll() is not None
                            for n in range(processes)), 120, "every start line")
@@ -209,7 +208,7 @@ def run_shared(folder: Path, api: FakeBotAPI, store_url: str, *, chats: int, pro
         runs[victim].send_signal(signal.SIGKILL)
         runs[victim].wait(timeout=30)
         killed = time.monotonic()
-        _until(lambda: _all_sent(store_url), 300, "every part sent by the others")
+        _until(lambda: _all_sent(watched), 300, "every part sent by the others")
         result.finish_seconds = time.monotonic() - killed
         api.push_message(10_000, "/help")  # a survivor took over the long poll and answers
         _until(lambda: any("可用命令" in str(c.params.get("text")) for c in api.sent(10_000)), 120,
@@ -221,6 +220,7 @@ def run_shared(folder: Path, api: FakeBotAPI, store_url: str, *, chats: int, pro
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=30) == 0, _log(folder, 100 + n)
     finally:
+        watched.close()
         for process in runs:
             if process.poll() is None:
                 process.kill()
