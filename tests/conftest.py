@@ -3,19 +3,23 @@ they are built from lives in tests/support, which benchmarks import too."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from digest.store import Store
-from tests.support import fake_telegram
+from tests.support import fake_telegram, postgres
 from tests.support.builders import CORPUS_POSTS
 from tests.support.fake_slack import FakeSlack, serve_slack
 from tests.support.fake_telegram import FakeBotAPI
 from tests.support.feeds import FeedServer, serve_feeds
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the long-running scenarios first: under xdist they then start at once, beside
+    the rest, instead of last with every other worker idle."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
 
 
 @pytest.fixture
@@ -31,7 +35,7 @@ def corpus_posts() -> list[Path]:
 
 # -- the store, on SQLite everywhere and on PostgreSQL where CI provides one -------------
 
-POSTGRES_URL = os.environ.get("DIGESTBOT_TEST_POSTGRES_URL")
+POSTGRES_URL = postgres.worker_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,12 +46,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL store tests: set DIGESTBOT_TEST_POSTGRES_URL (.ci/run does)")
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as conn:  # every test starts from an empty schema
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    yield POSTGRES_URL
+    yield postgres.empty(POSTGRES_URL)  # every test starts from an empty schema
 
 
 @pytest.fixture

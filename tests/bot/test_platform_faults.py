@@ -56,6 +56,7 @@ def news(store: Store, tmp_path: Path) -> Store:
     return store
 
 
+@pytest.mark.long_running
 def test_every_deliverable_part_arrives_through_a_faulty_bot_api(news: Store, api: FakeBotAPI,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     api.misbehave(Faults(rate_429=0.10, rate_500=0.05, rate_drop=0.02, rate_hang=0.01, hang_seconds=7,

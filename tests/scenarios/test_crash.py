@@ -11,17 +11,17 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot.delivery import DELIVERY_CONCURRENCY
-from tests.support import crash
+from tests.support import crash, postgres
 from tests.support.fake_telegram import FakeBotAPI
 
 LONG = os.environ.get("DIGESTBOT_LONG_TESTS") == "1"
-POSTGRES_URL = os.environ.get("DIGESTBOT_TEST_POSTGRES_URL")
+POSTGRES_URL = postgres.worker_url()
 CHATS, KILLS = (1000, 10) if LONG else (80, 2)
 
 
+@pytest.mark.long_running
 def test_no_digest_is_lost_through_kills_and_restarts(api: FakeBotAPI, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     result = crash.run(tmp_path, api, url, chats=CHATS, kills=KILLS, seed=11)
@@ -32,6 +32,7 @@ def test_no_digest_is_lost_through_kills_and_restarts(api: FakeBotAPI, tmp_path:
     assert result.finish_seconds < 60 + crash.LEASE_SECONDS, result
 
 
+@pytest.mark.long_running
 @pytest.mark.skipif(not POSTGRES_URL, reason="several processes share PostgreSQL: set DIGESTBOT_TEST_POSTGRES_URL")
 @pytest.mark.parametrize("processes", [2, 3] if LONG else [2])
 def test_several_processes_on_one_postgresql_send_each_digest_once(api: FakeBotAPI, tmp_path: Path,
@@ -49,9 +50,4 @@ def test_several_processes_on_one_postgresql_send_each_digest_once(api: FakeBotA
 
 def _empty_postgres() -> str:
     assert POSTGRES_URL is not None
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as conn:  # a fresh schema, as the store fixtures start from
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return POSTGRES_URL
+    return postgres.empty(POSTGRES_URL)  # a fresh schema, as the store fixtures start from

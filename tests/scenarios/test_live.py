@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 
 from tests.support import fake_slack, fake_telegram
 from tests.support.fake_slack import FakeSlack
@@ -127,6 +128,7 @@ def _slack_digests(slack: FakeSlack) -> list[fake_slack.Call]:
     return [c for c in slack.sent("chat.postMessage", "C0LIVE") if "每日摘要" in str(c.params.get("text"))]
 
 
+@pytest.mark.long_running
 def test_the_real_bot_lives_through_minutes_of_its_own_clock(api: FakeBotAPI, slack: FakeSlack,
                                                               tmp_path: Path) -> None:
     posts = tmp_path / "posts"
