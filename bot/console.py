@@ -26,6 +26,7 @@ from .router import Router
 log = logging.getLogger(__name__)
 
 CHAT = "local"
+PAGING = ("more", "next")  # the console turns a search's page itself
 
 
 class ConsoleAdapter:
@@ -106,14 +107,8 @@ class ConsoleAdapter:
                                         command=text.split()[0] if text.startswith("/") else None)
 
     def _answer(self, text: str) -> None:
-        slash = parse_slash(text)
-        if slash is not None and slash.name in ("more", "next"):  # the console's paging
-            reply = self._more()
-        else:
-            reply = self.router.handle(Incoming(
-                self.platform, CHAT, "console", slash.name if slash else None, slash.argument if slash else "",
-                chat_title="console", pages_by_command=True,
-            ))
+        incoming = line_incoming(text)
+        reply = self._more() if incoming is None else self.router.handle(incoming)
         if reply is None:
             return
         if reply.search is not None and reply.search_token:
@@ -136,3 +131,13 @@ class ConsoleAdapter:
 
     def _write(self, text: str) -> None:
         print(text + "\n", file=self.stdout, flush=True)
+
+
+def line_incoming(line: str) -> Incoming | None:
+    """A line typed on the console as the router sees it; None for /more and /next, the
+    console's own paging."""
+    slash = parse_slash(line)
+    if slash is not None and slash.name in PAGING:
+        return None
+    return Incoming(ConsoleAdapter.platform, CHAT, "console", slash.name if slash else None,
+                    slash.argument if slash else "", chat_title="console", pages_by_command=True)

@@ -301,11 +301,9 @@ class SlackAdapter:
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any],
                           respond: Callable[..., Awaitable[Any]]) -> None:
         await ack()  # first: Slack shows the user an error when no ack comes within 3 s
-        name, argument = command_of(plain_text(command.get("text") or ""))
-        channel, title = str(command.get("channel_id") or ""), command.get("channel_name")
-        incoming = Incoming(self.platform, channel, command.get("user_id"), name, argument,
-                            chat_kind=chat_kind(channel, title), chat_title=title)
-        if name == "subscribe" and incoming.chat_kind != "private" and not await self._can_post(channel):
+        incoming = command_incoming(command)
+        channel = incoming.chat
+        if incoming.command == "subscribe" and incoming.chat_kind != "private" and not await self._can_post(channel):
             invite = await asyncio.to_thread(self.router.notice, self.platform, channel, "invite_first",
                                              bot=self._bot_name())
             await self._respond(respond, invite)
@@ -378,13 +376,7 @@ class SlackAdapter:
                         thread: str | None) -> None:
         """A mention or a direct message: routed, and answered where it was written (where
         everyone in it sees the answer: no share button)."""
-        name, argument = command_of(plain_text(text))
-        command: str | None = name
-        if name not in self.router.commands and name != "help":  # words, not a command: no "/news 你好" in the answer
-            command, argument = None, ""
-        channel = str(event.get("channel") or "")
-        incoming = Incoming(self.platform, channel, event.get("user"), command, argument,
-                            chat_kind=chat_kind(channel))
+        incoming = conversation_incoming(event, text, self.router.commands)
         reply = await asyncio.to_thread(self.router.handle, incoming)
         if reply is None:
             return
@@ -438,6 +430,25 @@ class SlackAdapter:
 
     def _bot_name(self) -> str:
         return (self._auth.user if self._auth is not None else None) or "digestbot"
+
+
+def command_incoming(command: dict[str, Any]) -> Incoming:
+    """A slash command's payload (`/news search 人工智能`) as the router sees it."""
+    name, argument = command_of(plain_text(command.get("text") or ""))
+    channel, title = str(command.get("channel_id") or ""), command.get("channel_name")
+    return Incoming(SlackAdapter.platform, channel, command.get("user_id"), name, argument,
+                    chat_kind=chat_kind(channel, title), chat_title=title)
+
+
+def conversation_incoming(event: dict[str, Any], text: str, commands: list[str]) -> Incoming:
+    """A mention's (its `<@bot>` taken off) or a direct message's `text` as the router sees it:
+    words that name no command in `commands` are no command."""
+    name, argument = command_of(plain_text(text))
+    command: str | None = name
+    if name not in commands and name != "help":  # words, not a command: no "/news 你好" in the answer
+        command, argument = None, ""
+    channel = str(event.get("channel") or "")
+    return Incoming(SlackAdapter.platform, channel, event.get("user"), command, argument, chat_kind=chat_kind(channel))
 
 
 def _bolt_request(request: AsyncBoltRequest) -> AsyncBoltRequest:

@@ -276,23 +276,9 @@ class TelegramAdapter:
                                      reply_markup=_keyboard(part, reply.search_token))
 
     def incoming(self, update: Update) -> Incoming:
-        """A text message as the router sees it: `/search@this_bot 人工智能` is the command
-        `search`; one `@another_bot`'s, or chatter in a group, is not addressed to us."""
-        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-        assert message is not None and chat is not None
-        slash = parse_slash(message.text or "")
-        if slash is None:
-            addressed, command, argument = chat.type == "private", None, ""
-        else:
-            # updates come only after getMe, so the bot's name is known
-            mine = self.application.bot.username
-            addressed = slash.addressee is None or slash.addressee.lower() == mine.lower()
-            command, argument = slash.name, slash.argument
-        return Incoming(
-            platform=self.platform, chat=str(chat.id), user=str(user.id) if user else None, command=command,
-            argument=argument, addressed_to_me=addressed, chat_kind=chat.type,
-            chat_title=chat.title or chat.full_name,
-        )
+        """A text message as the router sees it (see `incoming_of`)."""
+        # updates come only after getMe, so the bot's name is known
+        return incoming_of(update, self.application.bot.username)
 
     async def _on_page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -310,6 +296,24 @@ class TelegramAdapter:
     async def _on_unknown_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
+
+
+def incoming_of(update: Update, bot_username: str) -> Incoming:
+    """A text message as the router sees it: `/search@this_bot 人工智能` is the command
+    `search`; one `@another_bot`'s, or chatter in a group, is not addressed to us."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    assert message is not None and chat is not None
+    slash = parse_slash(message.text or "")
+    if slash is None:
+        addressed, command, argument = chat.type == "private", None, ""
+    else:
+        addressed = slash.addressee is None or slash.addressee.lower() == bot_username.lower()
+        command, argument = slash.name, slash.argument
+    return Incoming(
+        platform=TelegramAdapter.platform, chat=str(chat.id), user=str(user.id) if user else None, command=command,
+        argument=argument, addressed_to_me=addressed, chat_kind=chat.type,
+        chat_title=chat.title or chat.full_name,
+    )
 
 
 def command_menu(commands: list[str], language: str) -> list[BotCommand]:
