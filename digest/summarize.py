@@ -11,6 +11,13 @@ Scoring (tuned on the development halves of ../shared/eval; see bench/RESULTS.md
 - title: words shared with the title count extra: the title is the editor's summary;
 - position: news puts the point first (the inverted pyramid), so earlier units get a
   prior that decays exponentially with their relative place in the text;
+- centrality: on a long text, a unit's PageRank in the graph of word similarity between
+  units (centrality.py): the unit most like the rest is the one the rest supports. Its
+  weight rises from nothing at 10 units to full at 30 — on a few units the graph says
+  little, and on short news (lcsts-dev) the position prior is the better judge. With a
+  title, the walk restarts at the units that share its words: plain centrality drifted
+  from a news story's lead to the background the story goes on about (the reader's
+  check in bench/RESULTS.md); neither dev set has titles, so this changes no figure;
 - redundancy: a unit that repeats most of the words of a better one, or whose words a
   better one mostly repeats (a numbered point and the paragraph spelling it out), is left out.
 
@@ -30,6 +37,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from . import centrality
 from .article import Article, Block
 from .boilerplate import is_boilerplate, is_code
 from .text import (
@@ -52,6 +60,9 @@ _TF_EXPONENT = 2.0
 _FREQUENCY_OFFSET = 0.5  # a word seen in one unit only weighs 0.5² of its IDF
 _SENTENCE_LENGTH_EXPONENT = 0.5
 _CLAUSE_LENGTH_EXPONENT = 0.75
+_CENTRALITY_WEIGHT = 5.0  # at full weight centrality leads: it decides among units the others rate alike
+_CENTRALITY_FROM, _CENTRALITY_FULL = 10, 30  # units: where its weight starts to rise, where it is full
+_TITLE_RESTART = 0.1  # a unit without the title's words is still where the walk may restart
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
 _MIN_CHARS = 6  # shorter units (姓名：, 第一，, 一季度，) are fragments, not news
 # Clauses that only say who speaks ("据新华社报道，", "负责人表示：") carry no news, and
@@ -245,6 +256,11 @@ def _headings(picked: list[Sentence]) -> tuple[str, ...]:
 
 
 def _scores(document: Document) -> list[float]:
+    return _with_centrality(document, _plain_scores(document))
+
+
+def _plain_scores(document: Document) -> list[float]:
+    # content, position and title: every feature but centrality
     if not document.sentences:
         return []
     idf = idf_table()
@@ -272,6 +288,25 @@ def _scores(document: Document) -> list[float]:
             score += _TITLE_WEIGHT * len(title & set(words)) / len(title)
         scores.append(score)
     return scores
+
+
+def _with_centrality(document: Document, scores: list[float]) -> list[float]:
+    # the best MAX_UNITS units by the other features enter the graph (a bound on its size)
+    count = len(scores)
+    share = min(1.0, max(0.0, (count - _CENTRALITY_FROM) / (_CENTRALITY_FULL - _CENTRALITY_FROM)))
+    if share == 0:
+        return scores
+    graph = sorted(range(count), key=lambda i: (-scores[i], i))[: centrality.MAX_UNITS]
+    words = [frozenset(document.tokens[i]) for i in graph]
+    title = document.title_tokens
+    # with a title, the walk restarts at the units that share its words (the title as the
+    # query, as in biased LexRank): the centre of a story is the one its headline names
+    restart = [_TITLE_RESTART + len(title & unit) / len(title) for unit in words] if title else None
+    ranks = centrality.pagerank(words, restart)
+    out = list(scores)
+    for i, rank in zip(graph, ranks, strict=True):
+        out[i] += _CENTRALITY_WEIGHT * share * rank
+    return out
 
 
 def _repeats(words: set[str], other: set[str]) -> bool:

@@ -98,7 +98,8 @@ _SENTENCE = st.text(alphabet=st.sampled_from(list("金融科技数据市场银�
 )
 
 
-@given(st.lists(_SENTENCE, max_size=12), st.integers(min_value=1, max_value=400), st.booleans())
+# up to 40 sentences: past 10 units centrality takes part in the ranking
+@given(st.lists(_SENTENCE, max_size=40), st.integers(min_value=1, max_value=400), st.booleans())
 @settings(max_examples=150, deadline=None)
 def test_budget_and_verbatim_for_any_text(sentences: list[str], budget: int, heading: bool) -> None:
     blocks = [Block(s, heading=heading and i == 0) for i, s in enumerate(sentences)]
