@@ -316,6 +316,20 @@ def test_summarize_of_a_folder_warns_of_each_link(tmp_path: Path) -> None:
     assert f"{file_link}: a symbolic link, skipped" in err and f"{dir_link}: a symbolic link, skipped" in err
 
 
+def test_the_ingest_command_tells_the_operator_each_link_it_skipped(tmp_path: Path) -> None:
+    # the log's warning reaches no one running `digestbot ingest` (no -v): the report says it
+    posts, file_link, dir_link = _folder_with_links(tmp_path)
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    # and again when nothing changed: the link is still there, still skipped
+    for counts in ("1 new, 0 updated, 0 duplicate, 0 failed, 0 unchanged", "0 new, 0 updated, 0 duplicate, 0 failed, 1 unchanged"):
+        result = run_cli("ingest", "--database", database, str(posts))
+        assert result.returncode == 0, result.stderr  # skipped, not failed
+        err = result.stderr.decode().splitlines()
+        assert f"digestbot: warning: {file_link}: a symbolic link, skipped (links in a folder are not followed)" in err
+        assert f"digestbot: warning: {dir_link}: a symbolic link, skipped (links in a folder are not followed)" in err
+        assert result.stdout.decode().splitlines() == [f"ingest: {counts}, 2 symbolic link(s) skipped"]
+
+
 # -- 5. one bad --jsonl line --------------------------------------------------------------------
 
 
