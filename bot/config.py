@@ -8,7 +8,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from digest.errors import DigestError
 from digest.settings import Settings
@@ -73,7 +76,8 @@ class BotConfig:
     def secrets(self) -> tuple[str, ...]:
         """The credentials that must never reach a log line or a message."""
         return tuple(s for s in (self.telegram_token, self.telegram_webhook_secret, self.slack_bot_token,
-                                 self.slack_app_token, self.slack_signing_secret) if s)
+                                 self.slack_app_token, self.slack_signing_secret,
+                                 *_password(self.settings.database_url)) if s)
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -177,6 +181,16 @@ def _slack(env: Mapping[str, str]) -> dict[str, Any]:
                           "channel's details, at the bottom; a #name is not one)")
     return {"slack_bot_token": token, "slack_app_token": app_token, "slack_signing_secret": secret,
             "slack_api_base_url": base, "slack_command": command, "slack_channels": channels}
+
+
+def _password(url: str | None) -> tuple[str, ...]:
+    """The password in a database URL, as read and as written in the URL (percent-encoded):
+    masked like a token, should a driver's message or a traceback quote it."""
+    try:
+        password = make_url(url).password if url else None
+    except ArgumentError:
+        return ()  # a malformed URL fails at the store's open, which says so
+    return (str(password), quote(str(password), safe="")) if password else ()
 
 
 def _admins(raw: str | None) -> frozenset[str]:

@@ -167,7 +167,9 @@ class TelegramAdapter:
             raise SendFailure(FailureKind.MOVED, f"chat migrated to {exc.new_chat_id}",
                               new_ref=str(exc.new_chat_id)) from exc
         except TelegramError as exc:
-            self._last_error = str(exc)
+            # /healthz is public and the message is the server's text (it may name a URL or a
+            # path): only the kind goes there; the message goes on in the SendFailure, to the log
+            self._last_error = type(exc).__name__
             # a 400 refuses this payload for good, a 401 every payload until the token is fixed;
             # anything else (network, 5xx) may heal
             kind = (FailureKind.REJECTED if isinstance(exc, BadRequest) else

@@ -34,6 +34,7 @@ from .summarize import DEFAULT_MAX_CHARS, summarize
 
 _PROGRESS_SECONDS = 2.0
 _PROGRESS_BAR_MIN = 50  # smaller batches finish before a bar would tell anything
+_LINK_SKIPPED = "a symbolic link, skipped (links in a folder are not followed)"
 
 
 class Subcommands(Protocol):
@@ -190,6 +191,8 @@ def _ingest(args: argparse.Namespace) -> int:
         store.close()
     for where, reason in report.errors:
         print_error(f"{where}: {reason}")
+    for link in report.links:
+        print(f"digestbot: warning: {link}: {_LINK_SKIPPED}", file=sys.stderr)
     print(f"ingest: {report.line()}")
     return 1 if report.failed else 0
 
@@ -348,8 +351,7 @@ def _article_paths(paths: Sequence[str]) -> Iterator[tuple[Path, str | None]]:
                 yield path, f"cannot read the folder: {exc.strerror or exc}"
                 continue
             for link in found.links:
-                print(f"digestbot: warning: {link}: a symbolic link, skipped (links in a folder are not followed)",
-                      file=sys.stderr)
+                print(f"digestbot: warning: {link}: {_LINK_SKIPPED}", file=sys.stderr)
             if not found.paths:
                 yield path, "folder holds no .md files"
             yield from ((p, None) for p in found.paths)

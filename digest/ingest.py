@@ -55,6 +55,7 @@ class IngestReport:
     unchanged: int = 0
     failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # symbolic links in posts folders: skipped, never followed
 
     def count(self, outcome: str) -> None:
         """Add one article's outcome."""
@@ -70,13 +71,15 @@ class IngestReport:
         for name in (NEW, UPDATED, DUPLICATE, UNCHANGED, "near_duplicate", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
+        self.links.extend(other.links)
 
     def line(self) -> str:
-        """The one-line summary: new / updated / duplicate / failed (and unchanged)."""
+        """The one-line summary: new / updated / duplicate / failed / unchanged (and links skipped)."""
         near = f" ({self.near_duplicate} near-duplicate)" if self.near_duplicate else ""
+        links = f", {len(self.links)} symbolic link(s) skipped" if self.links else ""
         return (
             f"{self.new} new{near}, {self.updated} updated, {self.duplicate} duplicate, "
-            f"{self.failed} failed, {self.unchanged} unchanged"
+            f"{self.failed} failed, {self.unchanged} unchanged{links}"
         )
 
 
@@ -177,7 +180,7 @@ class Ingestor:
         report = IngestReport()
         now = self.clock()
         try:
-            found = paths if paths is not None else _post_files(root)
+            found = paths if paths is not None else _post_files(root, report)
         except OSError as exc:
             return self._source_failed(source_id, str(root), f"cannot read the folder: {exc.strerror or exc}", report)
         with self.store.connect() as conn:
@@ -340,10 +343,11 @@ def _first_line(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0][:300]}"
 
 
-def _post_files(root: Path) -> list[Path]:
+def _post_files(root: Path, report: IngestReport) -> list[Path]:
     found = sources.post_files(root)
     for link in found.links:
         log.warning("posts folder %s: skipped the symbolic link %s (links are not followed)", root, link)
+        report.links.append(str(link))  # the operator's report names it too: the log may go nowhere
     return found.paths
 
 

@@ -225,9 +225,9 @@ def _filters(query: Query, columns: Any = articles.c) -> list[Any]:
     if query.since:
         conditions.append(columns.published >= query.since)
     for char in query.chars:
-        conditions.append(
-            sa.or_(columns.title.contains(char, autoescape=True), columns.body.contains(char, autoescape=True))
-        )
+        # the query's words are lower-cased, and PostgreSQL's LIKE (unlike SQLite's) minds case
+        conditions.append(sa.or_(sa.func.lower(columns.title).contains(char.lower(), autoescape=True),
+                                 sa.func.lower(columns.body).contains(char.lower(), autoescape=True)))
     return conditions
 
 

@@ -21,13 +21,17 @@ from aiohttp import web
 
 from bot.config import BotConfig
 from bot.console import ConsoleAdapter
+from bot.adapter import SendFailure
 from bot.http import HttpFront
 from bot.router import Router
 from bot.runtime import Runtime
 from digest.errors import DigestError
 from digest.settings import Settings
 from digest.store import Store
+from tests.support import fake_telegram
+from tests.support.bots import running_bot
 from tests.support.builders import ROOT
+from tests.support.fake_telegram import FakeBotAPI
 
 
 def _runtime(store: Store, tmp_path: Path) -> Runtime:
@@ -104,6 +108,31 @@ def test_healthz_is_503_when_the_store_fails_and_names_no_host_user_or_database(
         asyncio.run(scenario())
     finally:
         store.close()
+
+
+def test_healthz_of_a_failing_adapter_names_the_failure_not_its_message(store: Store, api: FakeBotAPI) -> None:
+    # a Bot API (or a proxy before it) answers with its own text; /healthz is public
+    told = "Bad Request: file https://files.internal.example/x?token=abc at /var/lib/bot/secret refused"
+    api.fail_next(100, 400, {"ok": False, "error_code": 400, "description": told})
+
+    async def scenario() -> bytes:
+        async with running_bot(store, api, with_runtime=True) as bot:
+            assert bot.runtime is not None
+            bot.runtime.start()
+            front = HttpFront("127.0.0.1", 0, bot.runtime.health)
+            await front.start()
+            try:
+                with pytest.raises(SendFailure, match="files.internal.example"):  # the log still gets it
+                    await bot.adapter.send("100", {"text": "你好"})
+                return (await _request(front, "/healthz"))[2]
+            finally:
+                await front.stop()
+                await bot.runtime.stop()
+
+    body = asyncio.run(scenario()).decode("utf-8")
+    assert json.loads(body)["adapters"]["telegram"]["last_error"] == "BadRequest"
+    for leak in ("files.internal.example", "https:", "/var/lib", "token=", fake_telegram.TOKEN, api.base_url, "/"):
+        assert leak not in body, (leak, body)
 
 
 def test_unknown_paths_are_404_and_a_mounted_route_is_served(tmp_path: Path) -> None:

@@ -331,3 +331,25 @@ def test_any_command_text_gets_a_reply_never_an_exception(
         assert isinstance(watched.search_page("telegram", "-100", reply.search_token, page), Reply)
     assert isinstance(watched.search_page("telegram", "-100", argument, page), Reply)  # a forged button
     assert reporter.reported == []
+
+
+def test_sql_metacharacters_in_search_and_subscribe_are_plain_data(router: Router, store: Store, tmp_path: Path) -> None:
+    # issue 11: what a user types reaches SQL only as a bound value (tests/tools/test_sql_parameterised.py
+    # checks the code); here the values go in and come back unchanged, and match only themselves
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "quote.md").write_text(
+        "---\ntitle: \"O'Brien 谈增长\"\nauthor: 测试报\ndate: 2021-04-20 11:00:00\n---\n"
+        "<p>O'Brien 说，今年的增长达到了百分之五十。</p>\n", encoding="utf-8")
+    Ingestor(store, workers=1, clock=lambda: NOW).ingest([str(tmp_path / "more")])
+    hostile = ["O'Brien", "x')OR('1'='1--", "50%", "a_b", "back\\slash", '"quoted"']
+    assert ask(router, "/subscribe " + ", ".join(hostile)).text.startswith("已订阅")
+    wanted = chat_store.subscription(store, chat_store.ensure_chat(store, "telegram", "100")).filter
+    assert sorted(wanted.keywords) == sorted(hostile)
+    found = ask(router, "/search O'Brien").search
+    assert found is not None and [h.article.title for h in found.hits] == ["O'Brien 谈增长"]
+    for wildcard in ("%", "_", "'", "' OR '1'='1"):  # LIKE's and SQL's wildcards match only themselves
+        reply = ask(router, f"/search {wildcard}")
+        assert reply.search is None or reply.search.total <= 1, wildcard
+    assert ask(router, "/search '; DROP TABLE articles; --") is not None
+    assert store.count_articles() == 4 and chat_store.subscription(store, chat_store.ensure_chat(
+        store, "telegram", "100")) is not None

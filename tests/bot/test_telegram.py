@@ -273,3 +273,25 @@ def test_a_chat_title_no_database_takes_still_gets_its_answer(news: Store, api: 
         assert chat.title == "新闻 群\ufffd"
 
     asyncio.run(scenario())
+
+
+def test_a_flooding_user_gets_one_slow_down_in_all_and_another_chat_is_answered(news: Store, api: FakeBotAPI) -> None:
+    # issue 11: one user flooding one chat, then many, is held to its limit (20 a minute) in
+    # the store; another user's chat, written to behind the whole flood, is still answered
+    async def scenario() -> None:
+        async with running_bot(news, api, clock=lambda: DUE):
+            for _ in range(60):
+                api.push_message(500, "/search 港口", user_id=7)
+            for chat in range(700, 740):  # the same user, in chats of their own: over by the user count
+                api.push_message(chat, "/help", user_id=7)
+            api.push_message(600, "/help", user_id=8)
+            (answer,) = await api.until("sendMessage", chat_id=600, timeout=30)  # generous: "does not hang"
+            assert answer.params["text"].startswith("可用命令")
+            await api.until("sendMessage", count=21, chat_id=500, timeout=30)
+            await asyncio.sleep(0.5)  # anything more the flood would get comes now
+            texts = [c.params["text"] for c in api.sent(500)]  # answered concurrently: in any order
+            assert len(texts) == 21 and texts.count("命令太频繁，请一分钟后再试。") == 1
+            assert sum(text.startswith("找到 7 篇") for text in texts) == 20
+            assert [c for c in api.sent() if 700 <= int(c.params["chat_id"]) < 740] == []
+
+    asyncio.run(scenario())

@@ -301,6 +301,7 @@ def test_ingest_stores_nothing_behind_a_link_and_names_it(
     with caplog.at_level(logging.WARNING, logger="digest.ingest"):
         report = Ingestor(store, workers=1).ingest([str(posts)])
     assert (report.new, report.failed) == (1, 0)
+    assert report.links == [str(file_link), str(dir_link)]  # the report names them: the CLI prints it
     assert [a.title for a in store.latest()] == ["人工智能助手进驻政务大厅"]
     assert search(store, "机密").total == 0
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -314,6 +315,19 @@ def test_summarize_of_a_folder_warns_of_each_link(tmp_path: Path) -> None:
     out, err = result.stdout.decode(), result.stderr.decode()
     assert "人工智能助手" in out and "机密" not in out
     assert f"{file_link}: a symbolic link, skipped" in err and f"{dir_link}: a symbolic link, skipped" in err
+
+
+def test_the_ingest_command_tells_the_operator_each_link_it_skipped(tmp_path: Path) -> None:
+    # the log's warning reaches no one running `digestbot ingest` (no -v): the report says it
+    posts, file_link, dir_link = _folder_with_links(tmp_path)
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    result = run_cli("ingest", "--database", database, str(posts))
+    assert result.returncode == 0, result.stderr  # skipped, not failed
+    err = result.stderr.decode().splitlines()
+    assert f"digestbot: warning: {file_link}: a symbolic link, skipped (links in a folder are not followed)" in err
+    assert f"digestbot: warning: {dir_link}: a symbolic link, skipped (links in a folder are not followed)" in err
+    assert result.stdout.decode().splitlines() == [
+        "ingest: 1 new, 0 updated, 0 duplicate, 0 failed, 0 unchanged, 2 symbolic link(s) skipped"]
 
 
 # -- 5. one bad --jsonl line --------------------------------------------------------------------

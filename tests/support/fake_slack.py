@@ -114,6 +114,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.base_url = ""  # what SLACK_API_BASE_URL would be: ends with "/api/"
         self.server_url = ""
+        # the tokens it answers to; a test may set its own before the bot starts
+        self.bot_token, self.app_token = BOT_TOKEN, APP_TOKEN
         self.calls: list[Call] = []
         self.violations: list[Violation] = []
         self.acks: list[Ack] = []
@@ -329,7 +331,7 @@ class FakeSlack:
     def _answer(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any]]:
         if self.outage:
             return 200, _error(self.outage)
-        refused = _auth_problem(method, token)
+        refused = _auth_problem(method, token, self.bot_token, self.app_token)
         if refused:
             return 200, _error(refused)
         if method in _MESSAGE_METHODS:
@@ -659,13 +661,13 @@ def _bearer(request: web.Request) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-def _auth_problem(method: str, token: str | None) -> str | None:
-    wanted = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+def _auth_problem(method: str, token: str | None, bot_token: str, app_token: str) -> str | None:
+    wanted = app_token if method == "apps.connections.open" else bot_token
     if token is None:
         return "not_authed"
     if token == wanted:
         return None
-    return "not_allowed_token_type" if token in (APP_TOKEN, BOT_TOKEN) else "invalid_auth"
+    return "not_allowed_token_type" if token in (app_token, bot_token) else "invalid_auth"
 
 
 def _error(code: str) -> dict[str, Any]:

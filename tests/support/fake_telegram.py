@@ -60,6 +60,7 @@ class FakeBotAPI:
     """The server's state; `base_url` is what TELEGRAM_API_BASE_URL would be."""
 
     base_url: str = ""
+    token: str = TOKEN  # the token it answers to; a test may set its own before the bot starts
     calls: list[Call] = field(default_factory=list)
     errors: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     outage: list[int] = field(default_factory=list)  # the next calls' HTTP statuses, in turn
@@ -219,7 +220,7 @@ def start(api: FakeBotAPI) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            prefix = f"/bot{TOKEN}/"
+            prefix = f"/bot{api.token}/"
             if _TOKEN_PATH.match(self.path) and not self.path.startswith(prefix):
                 self._answer(*api.reject(self.path.rsplit("/", 1)[-1]))
                 return
