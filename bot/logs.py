@@ -13,10 +13,16 @@ from collections.abc import Iterable
 # any Bot API token in a URL, ours or not (`:` may arrive percent-encoded)
 _BOT_TOKEN = re.compile(r"bot\d+(?::|%3A)[A-Za-z0-9_-]+", re.IGNORECASE)
 HIDDEN = "***"
+# any Slack token (bot, user, app-level), ours or one in a request we log
+_SLACK_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]+")
+# the `token` field of a request body, form or JSON: Slack's legacy verification token,
+# which slack-bolt logs with the whole body of a request whose signature fails
+_TOKEN_FIELD = re.compile(r'(?<![A-Za-z_])(token=)[^&\s]+|("token"\s*:\s*")[^"]*')
 
 
 class Mask:
-    """Replaces `bot<id>:<secret>` with `bot***` and each given secret with `***`."""
+    """Replaces `bot<id>:<secret>` with `bot***`, Slack tokens and a body's `token` field
+    with `***`, and each given secret with `***`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # longest first: a secret that contains another is hidden whole
@@ -24,6 +30,8 @@ class Mask:
 
     def __call__(self, text: str) -> str:
         text = _BOT_TOKEN.sub("bot" + HIDDEN, text)
+        text = _SLACK_TOKEN.sub(HIDDEN, text)
+        text = _TOKEN_FIELD.sub(lambda m: (m.group(1) or m.group(2)) + HIDDEN, text)
         for secret in self._secrets:
             text = text.replace(secret, HIDDEN)
         return text

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from . import centrality
 from .article import Article, Block
 from .boilerplate import is_boilerplate, is_code
+from .parse import cap_title
 from .text import (
     idf_default,
     idf_table,
@@ -170,6 +171,7 @@ def text_blocks(text: str) -> list[Block]:
 
 def document_of(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
     """The ranking document of a text, at the granularity the budget calls for (see the module doc)."""
+    title = cap_title(title)  # as a post's: a megabyte title would hold jieba for seconds
     sentences = _sentences(blocks)
     lengths = sorted(len(sentence.strip()) for _, sentence in sentences)
     typical = lengths[len(lengths) // 2] if lengths else 0

@@ -21,6 +21,11 @@ TOKEN = "123456:AbC-d_e"
     ("/bot123456%3AAbC-d_e/sendMessage", "/bot***/sendMessage"),
     (f"The token `{TOKEN}` was rejected", "The token `***` was rejected"),
     ("robot 42 says hi", "robot 42 says hi"),
+    # Slack's tokens, and the verification token slack-bolt logs in a badly signed body
+    ("auth xoxb-1-2-AbC and xapp-1-A0-9-f", "auth *** and ***"),
+    ("body: token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T1&text=hi", "body: token=***&team_id=T1&text=hi"),
+    ('body: {"token": "gIkuvaNzQIHg97", "type": "event_callback"}', 'body: {"token": "***", "type": "event_callback"}'),
+    ("csrf_token=abc&tokens=2", "csrf_token=abc&tokens=2"),
 ])
 def test_the_mask_hides_tokens(text: str, masked: str) -> None:
     assert Mask([TOKEN])(text) == masked

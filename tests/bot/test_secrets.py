@@ -36,11 +36,14 @@ SLACK_BOT_TOKEN = "xoxb-7301-9925-Sl4ckB0tT0kenHalf"
 SLACK_APP_TOKEN = "xapp-1-A0TEST-8812-Sl4ckAppT0kenHalf"
 SIGNING_SECRET = "5igning5ecretC0ffee77aa90"
 DB_PASSWORD = "Pg-Pa55word-Xy9"
+# Slack's legacy verification token, in every request body the fake sends: slack-bolt logs
+# the body of a request whose signature fails
+VERIFICATION_TOKEN = fake_slack.slash_command()["token"]
 # each whole, and the pieces a careless mask leaves: the token's secret half after the
 # colon, a Slack token's last segment, either half of the signing secret
 SECRETS = (TELEGRAM_TOKEN, TELEGRAM_TOKEN.split(":")[1], WEBHOOK_SECRET, SLACK_BOT_TOKEN, "Sl4ckB0tT0kenHalf",
            SLACK_APP_TOKEN, "Sl4ckAppT0kenHalf", SIGNING_SECRET, SIGNING_SECRET[:12], SIGNING_SECRET[-12:],
-           DB_PASSWORD)
+           DB_PASSWORD, VERIFICATION_TOKEN)
 REFUSED = "只有管理员可以查看统计"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
 
