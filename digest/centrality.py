@@ -9,15 +9,12 @@ weighted (topic-sensitive PageRank): summarize.py restarts it at the units that 
 title's words, so that a news story's centre is the one its title names.
 
 Bounded: only the `MAX_UNITS` best units by the other features enter the graph, so a
-20,000-character article costs a 60×60 product, not one that grows with its square, and
-only words two units share become columns.
+20,000-character article costs a 60×60 product, not one that grows with its square.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections import Counter
 from collections.abc import Sequence
 
 # A 60×60 product is done faster by one thread than handed to a pool of them: OpenBLAS's
@@ -33,7 +30,7 @@ MAX_UNITS = 60  # the best 60 by the other features: as good on cfb-dev as 150 (
 DAMPING = 0.7  # below PageRank's usual 0.85: measured better on cfb-dev (bench/RESULTS.md)
 
 
-def pagerank(words: Sequence[frozenset[str] | set[str]], restart: Sequence[float] | None = None) -> list[float]:
+def pagerank(words: Sequence[Sequence[str]], restart: Sequence[float] | None = None) -> list[float]:
     """Each unit's PageRank in the word-similarity graph of `words`, the highest scaled to 1.
     `restart` weighs where the walk starts again (everywhere alike when None)."""
     n = len(words)
@@ -53,22 +50,17 @@ def pagerank(words: Sequence[frozenset[str] | set[str]], restart: Sequence[float
     return [float(x) / top for x in rank] if top > 0 else [0.0] * n
 
 
-def _unit_vectors(words: Sequence[frozenset[str] | set[str]]) -> np.ndarray:
-    # rows: units; columns: the words two units or more share (only those reach a
-    # product), weighted by IDF; each row scaled by the length of the unit's whole vector
+def _unit_vectors(words: Sequence[Sequence[str]]) -> np.ndarray:
+    # rows: units; columns: the text's words in the order they first come (one order
+    # whatever the process's string hashing), weighted by IDF; each row of length 1
     idf = idf_table()
     default = idf_default()
-    seen: Counter[str] = Counter(word for unit in words for word in unit)
-    # sorted, so that the sums run in one order whatever the process's string hashing
-    shared = {word: column for column, word in enumerate(sorted(w for w, k in seen.items() if k > 1))}
-    rows, columns, weights, norms = [], [], [], []
-    for row, unit in enumerate(words):
-        norms.append(math.sqrt(sum(idf.get(word, default) ** 2 for word in unit)) or 1.0)
-        for word in unit:
-            if word in shared:
-                rows.append(row)
-                columns.append(shared[word])
-                weights.append(idf.get(word, default))
-    matrix = np.zeros((len(words), max(len(shared), 1)))
-    matrix[rows, columns] = weights
-    return matrix / np.array(norms)[:, None]
+    column: dict[str, int] = {}
+    columns = np.array([column.setdefault(word, len(column)) for unit in words for word in unit], dtype=np.intp)
+    rows = np.repeat(np.arange(len(words)), [len(unit) for unit in words])
+    weights = np.array([idf.get(word, default) for word in column] or [0.0])
+    matrix = np.zeros((len(words), max(len(column), 1)))
+    matrix[rows, columns] = weights[columns]  # a word said twice in a unit counts once
+    norms = np.linalg.norm(matrix, axis=1)
+    norms[norms == 0] = 1.0
+    return matrix / norms[:, None]

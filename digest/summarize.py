@@ -299,11 +299,11 @@ def _with_centrality(document: Document, scores: list[float]) -> list[float]:
     if share == 0:
         return scores
     graph = sorted(range(count), key=lambda i: (-scores[i], i))[: centrality.MAX_UNITS]
-    words = [frozenset(document.tokens[i]) for i in graph]
+    words = [document.tokens[i] for i in graph]
     title = document.title_tokens
     # with a title, the walk restarts at the units that share its words (the title as the
     # query, as in biased LexRank): the centre of a story is the one its headline names
-    restart = [_TITLE_RESTART + len(title & unit) / len(title) for unit in words] if title else None
+    restart = [_TITLE_RESTART + len(title.intersection(unit)) / len(title) for unit in words] if title else None
     ranks = centrality.pagerank(words, restart)
     out = list(scores)
     for i, rank in zip(graph, ranks, strict=True):

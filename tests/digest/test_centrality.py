@@ -15,25 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_unit_that_shares_words_with_every_other_ranks_first() -> None:
-    hub = frozenset({"银行", "利率", "存款", "贷款"})
-    spokes = [frozenset({"银行", "港口"}), frozenset({"利率", "天气"}), frozenset({"存款", "球赛"}),
-              frozenset({"贷款", "电影"})]
+    hub = ("银行", "利率", "存款", "贷款")
+    spokes = [("银行", "港口"), ("利率", "天气"), ("存款", "球赛"),
+              ("贷款", "电影")]
     ranks = centrality.pagerank([spokes[0], hub, *spokes[1:]])
     assert ranks[1] == 1.0 and all(r < 1.0 for i, r in enumerate(ranks) if i != 1)
 
 
 def test_a_unit_like_no_other_ranks_last() -> None:
-    ranks = centrality.pagerank([frozenset({"银行", "利率"}), frozenset({"银行", "存款"}),
-                                 frozenset({"利率", "存款"}), frozenset({"火星", "探测"})])
+    ranks = centrality.pagerank([("银行", "利率"), ("银行", "存款"),
+                                 ("利率", "存款"), ("火星", "探测")])
     assert ranks[3] == min(ranks) < ranks[0]
 
 
 def test_no_units_or_one() -> None:
     assert centrality.pagerank([]) == []
-    assert centrality.pagerank([frozenset({"银行"})]) == [1.0]
+    assert centrality.pagerank([("银行",)]) == [1.0]
     # no words shared: no unit is more central than another
-    assert centrality.pagerank([frozenset(), frozenset()]) == [1.0, 1.0]
-    assert centrality.pagerank([frozenset({"银行"}), frozenset({"港口"}), frozenset({"天气"})]) == [1.0, 1.0, 1.0]
+    assert centrality.pagerank([(), ()]) == [1.0, 1.0]
+    assert centrality.pagerank([("银行",), ("港口",), ("天气",)]) == [1.0, 1.0, 1.0]
 
 
 def _long_text(sentences: int) -> str:
@@ -76,3 +76,23 @@ def test_ranking_a_long_text_yields_every_candidate_once() -> None:
     document = document_of("", text_blocks(_long_text(300)), 200)
     ranked = list(rank(document))
     assert len({s.index for s in ranked}) == len(ranked) > 0
+
+
+def test_the_walk_restarts_where_it_is_told() -> None:
+    # a ring of units, each like its two neighbours: restarting at one makes it the centre
+    ring = [("银行", "利率"), ("利率", "存款"), ("存款", "贷款"), ("贷款", "银行")]
+    assert max(range(4), key=centrality.pagerank(ring).__getitem__) != 2
+    ranks = centrality.pagerank(ring, restart=[0.1, 0.1, 1.0, 0.1])
+    assert ranks[2] == 1.0 and all(r < 1.0 for i, r in enumerate(ranks) if i != 2)
+
+
+def test_a_title_pulls_the_graph_towards_the_units_that_share_its_words() -> None:
+    from digest import summarize as module
+
+    text = _long_text(40) + "\n港口集团宣布新航线开通，港口吞吐量预计再创新高。"
+    plain = document_of("", text_blocks(text), 200)
+    titled = document_of("港口新航线开通", text_blocks(text), 200)
+    last = len(plain.sentences) - 1
+    gain_plain = module._with_centrality(plain, [0.0] * len(plain.sentences))[last]
+    gain_titled = module._with_centrality(titled, [0.0] * len(titled.sentences))[last]
+    assert gain_titled > gain_plain
