@@ -22,6 +22,12 @@ SETS = ("lcsts-dev", "cfb-dev")
 CLI_ROW = "digestbot (batch output)"
 
 
+def read_set(name: str, limit: int | None = None) -> list[dict]:
+    """The pairs of one evaluation set (the first `limit` of them)."""
+    rows = [json.loads(line) for line in (EVAL / f"{name}.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
 def evaluate(rows: list[dict], name: str, ranker) -> tuple[float, float, float]:
     """Mean (R-1, R-2, R-L) F1 of one system over one set."""
     results = []
@@ -46,8 +52,7 @@ def main() -> int:
     print("| set | system | R-1 | R-2 | R-L | R-L vs Lead-N |")
     print("|---|---|---:|---:|---:|---:|")
     for name in SETS:
-        rows = [json.loads(line) for line in (EVAL / f"{name}.jsonl").read_text("utf-8").splitlines() if line.strip()]
-        rows = rows[: args.limit] if args.limit else rows
+        rows = read_set(name, args.limit)
         table: dict[str, tuple[float, float, float]] = {}
         for system, ranker in [*systems.items(), (CLI_ROW, None)]:
             started = time.perf_counter()

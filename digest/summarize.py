@@ -65,6 +65,7 @@ _CENTRALITY_WEIGHT = 5.0  # at full weight centrality leads: it decides among un
 _CENTRALITY_FROM, _CENTRALITY_FULL = 10, 30  # units: where its weight starts to rise, where it is full
 _TITLE_RESTART = 0.1  # a unit without the title's words is still where the walk may restart
 _REDUNDANCY = 0.6  # share of a unit's words already said by a better one: above this, left out
+_CLAUSES_BELOW = 2  # typical sentences: a budget that holds fewer is ranked in clauses
 _MIN_CHARS = 6  # shorter units (姓名：, 第一，, 一季度，) are fragments, not news
 # Clauses that only say who speaks ("据新华社报道，", "负责人表示：") carry no news, and
 # joined to another sentence's clause they would attribute it to the wrong speaker.
@@ -175,7 +176,7 @@ def document_of(title: str, blocks: Sequence[Block], max_chars: int) -> Document
     sentences = _sentences(blocks)
     lengths = sorted(len(sentence.strip()) for _, sentence in sentences)
     typical = lengths[len(lengths) // 2] if lengths else 0
-    return _build(title, sentences, clauses=max_chars < 2 * typical)
+    return _build(title, sentences, clauses=max_chars < _CLAUSES_BELOW * typical)
 
 
 def rank(document: Document) -> Iterator[Sentence]:
