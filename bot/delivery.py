@@ -258,6 +258,16 @@ class Delivery:
             await self._in_store(outbox.give_up, self.store, chat.id, reason)
             return chat, _STOP
 
+    def _still_ours(self, chat: Chat, part: outbox.Part, lease: _Lease) -> bool:
+        """Whether the part's lease still holds: a wait (a 429's, the pacer's, a send slot's)
+        may outlive it when renewing failed, and the part may then be another claimer's."""
+        if part.id in lease.held and self.clock() < lease.until:
+            return True
+        log.warning("chat %s:%s: part %d not sent here: its lease ran out while it waited, and whoever "
+                    "claims it next sends it", chat.platform, chat.chat_ref, part.part)
+        lease.held.discard(part.id)
+        return False
+
     async def _try(self, adapter: Adapter, pacer: Pacer, chat: Chat, part: outbox.Part,
                    lease: _Lease) -> str | SendFailure | None:
         """Send the part once its pacer lets it: the message id, the failure, or None when
@@ -275,8 +285,12 @@ class Delivery:
                 return None
             if wait > 0:
                 await asyncio.sleep(wait)
+                if not self._still_ours(chat, part, lease):
+                    return None  # another claimer may have it now: sending it too would post it twice
                 continue
             async with self._slots:
+                if not self._still_ours(chat, part, lease):  # the wait for a slot outlived the lease
+                    return None
                 if not pacer.take(chat.chat_ref, chat.kind):
                     continue  # another send took this moment while we waited for a slot
                 try:
