@@ -111,6 +111,7 @@ class _Lease:
 
     until: datetime
     held: set[int] = field(default_factory=set)
+    renewing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one renewal at a time: each moves `until`
 
 
 class Delivery:
@@ -172,12 +173,17 @@ class Delivery:
         # Renews the claim's lease three times per lease, for as long as its parts are worked on.
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
+            await self._renew(platform, lease)
+
+    async def _renew(self, platform: str, lease: _Lease) -> None:
+        """Extend the claim's lease; the parts another claimer took meanwhile leave `held`."""
+        async with lease.renewing:
             until, held = self.clock() + self.lease, set(lease.held)
             try:
                 kept = await self._in_store(outbox.renew, self.store, held, lease.until, until)
             except Exception as exc:  # the lease then runs out, and the parts are claimed again
                 self.reporter.report(f"delivery ({platform}): renewing leases", exc)
-                continue
+                return
             lost = (held - kept) & lease.held  # not renewed, yet not done either
             lease.held -= lost
             lease.until = until
@@ -258,9 +264,12 @@ class Delivery:
             await self._in_store(outbox.give_up, self.store, chat.id, reason)
             return chat, _STOP
 
-    def _still_ours(self, chat: Chat, part: outbox.Part, lease: _Lease) -> bool:
+    async def _still_ours(self, chat: Chat, part: outbox.Part, lease: _Lease) -> bool:
         """Whether the part's lease still holds: a wait (a 429's, the pacer's, a send slot's)
-        may outlive it when renewing failed, and the part may then be another claimer's."""
+        may outlive it when renewing failed or came late, and the part may then be another
+        claimer's. A lease past its time is renewed here if no one took it meanwhile."""
+        if part.id in lease.held and self.clock() >= lease.until:
+            await self._renew(chat.platform, lease)
         if part.id in lease.held and self.clock() < lease.until:
             return True
         log.warning("chat %s:%s: part %d not sent here: its lease ran out while it waited, and whoever "
@@ -285,11 +294,11 @@ class Delivery:
                 return None
             if wait > 0:
                 await asyncio.sleep(wait)
-                if not self._still_ours(chat, part, lease):
+                if not await self._still_ours(chat, part, lease):
                     return None  # another claimer may have it now: sending it too would post it twice
                 continue
             async with self._slots:
-                if not self._still_ours(chat, part, lease):  # the wait for a slot outlived the lease
+                if not await self._still_ours(chat, part, lease):  # the wait for a slot outlived the lease
                     return None
                 if not pacer.take(chat.chat_ref, chat.kind):
                     continue  # another send took this moment while we waited for a slot

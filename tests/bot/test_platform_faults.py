@@ -1,8 +1,11 @@
 """Platform faults (issue 11): the real python-telegram-bot and delivery against a fake Bot
 API that answers 10 % of sends with 429 (retry_after 1–3 s), 5 % with 500, drops 2 % of
-connections unanswered, hangs 1 % past the client's timeout, and answers some chats 403.
-Every deliverable part arrives, the 403 chats are deactivated, the log names each chat and
-failure. The store's clock moves on between drains, so retries come at once."""
+connections unanswered, hangs 1 % past the client's timeout, and answers some chats 403;
+the same for Slack (slack-bolt / slack_sdk against the fake Slack, below). Every
+deliverable part arrives, the dead chats are deactivated, the log names each chat and
+failure; a message is posted twice only where the platform took it and its answer never
+came, and a rate limit's wait never leads a second claimer to post it too. The store's
+clock moves on between drains, so retries come at once."""
 
 from __future__ import annotations
 
@@ -294,6 +297,32 @@ def test_a_wait_that_outlives_the_lease_leaves_the_part_to_its_new_claimer(eithe
         assert [c.outcome for c in slack.sent("chat.postMessage", "C0A")] == ["ratelimited", "ok"]
         assert len(slack.delivered) == 1
         assert any("chat slack:C0A: part 0 not sent here: its lease ran out" in r.getMessage() for r in caplog.records)
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_that_outlives_a_lease_no_one_took_renews_it_and_sends(either_store: Store, slack: FakeSlack,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The other side of the test above: with no other claimer, the waiter renews its lease
+    (nobody took the part) and sends it, at once rather than a lease later."""
+    store = either_store
+    chat_store.standing_subscriptions(store, "slack", ["C0A"], now=STORED - timedelta(days=1))
+    slack.fail_next("C0A", status=429, retry_after=2, method="chat.postMessage")
+    caplog.set_level(logging.WARNING)
+
+    async def scenario() -> None:
+        clock = ManualClock(DUE)
+        async with running_slack(store, slack, clock=clock, with_runtime=True) as bot:
+            assert bot.runtime is not None
+            bot.runtime.delivery = _claimer(store, bot, clock, timedelta(seconds=30), paced_by_clock=False)
+            waiting = asyncio.create_task(bot.runtime.queue_due())  # and drains
+            await slack.until("chat.postMessage", channel="C0A", outcome="ratelimited")
+            clock.advance(seconds=31)  # its lease is over in the store's eyes, and no one took it
+            await asyncio.wait_for(waiting, 20)
+        assert [c.outcome for c in slack.sent("chat.postMessage", "C0A")] == ["ratelimited", "ok"]
+        ((status, _, _),) = _rows(store)
+        assert status == outbox.SENT
+        assert not any("not sent here" in r.getMessage() for r in caplog.records)
 
     asyncio.run(scenario())
 
