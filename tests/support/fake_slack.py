@@ -148,8 +148,8 @@ class FakeSlack:
         self.channels: dict[str, Channel] = {}
         self.faults: Faults | None = None
         self.delivered: list[tuple[str, str]] = []  # (channel, text) of every message posted, resends too
-        self.dropped = 0  # calls `faults` posted and then dropped unanswered
-        self.hung = 0  # calls `faults` posted and answered past the client's timeout
+        self.dropped = 0  # calls `faults` carried out and then dropped unanswered
+        self.hung = 0  # calls `faults` carried out and answered past the client's timeout
         self._rng = random.Random(0)
         self._faults: list[Fault] = []
         self._responses: list[ResponsePost] = []
@@ -583,10 +583,9 @@ class FakeSlack:
             call.status, call.answer = status, body
             call.outcome = ("ok" if body.get("ok") else str(body.get("error"))) if fault.kind == "hang after" \
                 else "dropped"
-            if fault.kind == "drop after":
-                self.dropped += 1
-            else:
-                self.hung += 1
+            if body.get("ok"):  # counted only when it took effect: a refusal dropped changes nothing
+                self.dropped += fault.kind == "drop after"
+                self.hung += fault.kind == "hang after"
             self._lock.notify_all()
         if fault.kind == "drop after" or not await self._hang(fault.seconds):
             if request.transport is not None:
