@@ -111,6 +111,7 @@ class _Lease:
 
     until: datetime
     held: set[int] = field(default_factory=set)
+    renewing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one renewal at a time: each moves `until`
 
 
 class Delivery:
@@ -172,12 +173,17 @@ class Delivery:
         # Renews the claim's lease three times per lease, for as long as its parts are worked on.
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
+            await self._renew(platform, lease)
+
+    async def _renew(self, platform: str, lease: _Lease) -> None:
+        """Extend the claim's lease; the parts another claimer took meanwhile leave `held`."""
+        async with lease.renewing:
             until, held = self.clock() + self.lease, set(lease.held)
             try:
                 kept = await self._in_store(outbox.renew, self.store, held, lease.until, until)
             except Exception as exc:  # the lease then runs out, and the parts are claimed again
                 self.reporter.report(f"delivery ({platform}): renewing leases", exc)
-                continue
+                return
             lost = (held - kept) & lease.held  # not renewed, yet not done either
             lease.held -= lost
             lease.until = until
@@ -258,6 +264,19 @@ class Delivery:
             await self._in_store(outbox.give_up, self.store, chat.id, reason)
             return chat, _STOP
 
+    async def _still_ours(self, chat: Chat, part: outbox.Part, lease: _Lease) -> bool:
+        """Whether the part's lease still holds: a wait (a 429's, the pacer's, a send slot's)
+        may outlive it when renewing failed or came late, and the part may then be another
+        claimer's. A lease past its time is renewed here if no one took it meanwhile."""
+        if part.id in lease.held and self.clock() >= lease.until:
+            await self._renew(chat.platform, lease)
+        if part.id in lease.held and self.clock() < lease.until:
+            return True
+        log.warning("chat %s:%s: part %d not sent here: its lease ran out while it waited, and whoever "
+                    "claims it next sends it", chat.platform, chat.chat_ref, part.part)
+        lease.held.discard(part.id)
+        return False
+
     async def _try(self, adapter: Adapter, pacer: Pacer, chat: Chat, part: outbox.Part,
                    lease: _Lease) -> str | SendFailure | None:
         """Send the part once its pacer lets it: the message id, the failure, or None when
@@ -275,8 +294,12 @@ class Delivery:
                 return None
             if wait > 0:
                 await asyncio.sleep(wait)
+                if not await self._still_ours(chat, part, lease):
+                    return None  # another claimer may have it now: sending it too would post it twice
                 continue
             async with self._slots:
+                if not await self._still_ours(chat, part, lease):  # the wait for a slot outlived the lease
+                    return None
                 if not pacer.take(chat.chat_ref, chat.kind):
                     continue  # another send took this moment while we waited for a slot
                 try:

@@ -58,6 +58,8 @@ TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "tok
 GONE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "method_not_supported_for_channel_type",
                          "restricted_action", "restricted_action_read_only_channel"})
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# a 429's code, and chat.postMessage's own HTTP 200 form ("Application has posted too many messages")
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
 _NETWORK = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _BUTTON_VALUE = re.compile(rf"^{PAGE_VALUE}$")  # what slack_blocks writes
 _LEADING_MENTION = re.compile(r"^\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>[\s:：,，]*")
@@ -113,14 +115,15 @@ class SlackAdapter:
     pacing = PacingLimits(per_chat_seconds=1.0)  # chat.postMessage: about one message a second per channel
 
     def __init__(self, router: Router, config: BotConfig, *, front: HttpFront | None = None,
-                 reporter: ErrorReporter | None = None) -> None:
+                 reporter: ErrorReporter | None = None, send_timeout: int = SEND_TIMEOUT) -> None:
         self.router = router
         self.config = config
         self.reporter = reporter or router.reporter
         base = config.slack_api_base_url
         # No retry handlers: the SDK's default resends a call whose connection dropped, which
         # may post a message twice; delivery decides what a failure means.
-        self.client = AsyncWebClient(token=config.slack_bot_token, base_url=base, timeout=SEND_TIMEOUT,
+        self._send_timeout = send_timeout
+        self.client = AsyncWebClient(token=config.slack_bot_token, base_url=base, timeout=send_timeout,
                                      retry_handlers=[])
         self.app = AsyncApp(
             name="digestbot",
@@ -150,7 +153,10 @@ class SlackAdapter:
     async def start(self) -> None:
         """auth.test (retried while Slack may heal; a rejected token is final), the
         channels of SLACK_CHANNELS subscribed, then Socket Mode connected or HTTP served."""
-        self._session = aiohttp.ClientSession()  # one pool for every call, not one per call
+        # one pool for every call, not one per call; the SDK applies its `timeout` only to a
+        # session it makes itself, so ours carries it (else aiohttp's 5 minutes: a hung call
+        # would hold a send slot long past the outbox's lease)
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._send_timeout))
         self.client.session = self.app.client.session = self._session
         budget = self.config.start_retry_seconds
         await retrying(self.platform, self._contact, self._start_failure("SLACK_BOT_TOKEN"), budget)
@@ -192,7 +198,7 @@ class SlackAdapter:
                 if _error(exc) != "not_in_channel":
                     raise
             # a public channel the app left (or was never added to): join it and post again
-            await self.client.conversations_join(channel=chat_ref)
+            await self._join(chat_ref)
             log.info("slack: joined channel %s to post its digest", chat_ref)
             return await self._post(chat_ref, payload)
         except SlackApiError as exc:
@@ -263,10 +269,24 @@ class SlackAdapter:
         self._refused = None
         return str(response["ts"])
 
+    async def _join(self, chat_ref: str) -> None:
+        """Join a public channel to post in it. A refusal about this channel (no channels:join
+        scope, a full channel, a restricted bot) closes the channel to us for good: it must not
+        pass for a refused token, which would hold every other channel's digest."""
+        try:
+            await self.client.conversations_join(channel=chat_ref)
+        except SlackApiError as exc:
+            failure = self._failure(exc)
+            if _error(exc) == "missing_scope" or failure.kind is FailureKind.REJECTED:
+                self._refused = None  # not our token's fault
+                raise SendFailure(FailureKind.CHAT_GONE, f"not_in_channel, and joining it was refused: "
+                                  f"{_error(exc)}") from exc
+            raise failure from exc
+
     def _failure(self, exc: SlackApiError) -> SendFailure:
         """A Web API error as delivery sees it."""
         error, status = _error(exc), exc.response.status_code
-        if status == 429 or error == "ratelimited":
+        if status == 429 or error in RATE_LIMIT_ERRORS:
             seconds = _retry_after(exc)
             return SendFailure(FailureKind.RATE_LIMITED, f"rate limited: retry after {seconds:g} s", retry_after=seconds)
         if error in TOKEN_ERRORS:

@@ -17,7 +17,7 @@ from bot.errors import ErrorReporter
 from bot.http import HttpFront
 from bot.router import Router
 from bot.runtime import Runtime
-from bot.slack import SlackAdapter
+from bot.slack import SEND_TIMEOUT, SlackAdapter
 from bot.telegram import TelegramAdapter
 from digest.store import Store
 from tests.support import fake_slack, fake_telegram
@@ -107,14 +107,16 @@ class RunningSlack:
 @asynccontextmanager
 async def running_slack(store: Store, slack: FakeSlack, *, config: BotConfig | None = None,
                         clock: Callable[[], datetime] | None = None, reporter: ErrorReporter | None = None,
-                        with_runtime: bool = False) -> AsyncIterator[RunningSlack]:
+                        with_runtime: bool = False, send_timeout: int = SEND_TIMEOUT) -> AsyncIterator[RunningSlack]:
     """The Slack bot in HTTP mode on 127.0.0.1 (a free port), against the fake, for the
-    `async with` block; stopped after it whatever happened."""
+    `async with` block; stopped after it whatever happened. `send_timeout`: the Web API
+    client's, in seconds."""
     config = config or slack_config(slack)
     router = Router(store, config, clock=clock, reporter=reporter,
                     command_forms={"slack": f"{config.slack_command} "})
     front = HttpFront("127.0.0.1", 0, lambda: {"ok": True})
-    adapter = SlackAdapter(router, config, front=None if config.slack_socket_mode else front, reporter=reporter)
+    adapter = SlackAdapter(router, config, front=None if config.slack_socket_mode else front, reporter=reporter,
+                           send_timeout=send_timeout)
     runtime = (Runtime(store, config, {"slack": adapter}, clock=clock, reporter=reporter)
                if with_runtime else None)
     try:

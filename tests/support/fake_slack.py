@@ -8,7 +8,9 @@ subprocess all reach it) serves:
 - response URLs (`new_response_url()`, POSTs to `/respond/<id>`);
 - Socket Mode at `/socket` (hello, envelopes pushed by the test, acks recorded, disconnect).
 It records every request (dropped ones too), checks Block Kit limits on every message body
-(`violations`), models channel membership, and injects faults queued per channel or globally.
+(`violations`), models channel membership, and injects faults queued per channel or globally,
+or at random (`misbehave`: a Slack in trouble, seeded). Every message it posts is counted in
+`delivered`, so a message posted twice shows.
 The second half builds what Slack sends a bot in HTTP mode: signed slash commands, button
 presses, events, url_verification, and the retry headers.
 """
@@ -19,6 +21,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import random
 import threading
 import time
 import uuid
@@ -93,13 +96,35 @@ class Channel:
     is_private: bool
     is_member: bool = True
     is_archived: bool = False
+    join_error: str | None = None  # what conversations.join answers, if it refuses (e.g. missing_scope)
+
+
+@dataclass
+class Faults:
+    """How often the digest's methods (`methods`) misbehave, at random (seeded). A 429 carries
+    `Retry-After`; `rate_limited` is chat.postMessage's own HTTP 200 form ("Application has
+    posted too many messages"), with a Retry-After header too (Slack does not document one
+    there; without it the adapter waits 30 s, tested on its own); a 500 is an HTML page, as a
+    load balancer's. A dropped call posts the message, then closes the connection unanswered,
+    and a hung one posts it and answers only after `hang_seconds` (past the client's timeout):
+    Slack took both, so any resend, the SDK's or delivery's, posts it twice."""
+
+    rate_429: float = 0.0
+    retry_after: tuple[int, int] = (1, 3)
+    rate_limited_200: float = 0.0
+    rate_500: float = 0.0
+    rate_drop: float = 0.0
+    rate_hang: float = 0.0
+    hang_seconds: float = 7.0
+    methods: frozenset[str] = frozenset({"chat.postMessage", "conversations.join"})
+    seed: int = 0
 
 
 @dataclass
 class Fault:
     """A queued misbehaviour for the next matching request (channel/method None: any)."""
 
-    kind: str  # "error", "drop" or "hang"
+    kind: str  # "error", "drop" or "hang"; `Faults` also "drop after" and "hang after" (posted first)
     channel: str | None = None
     method: str | None = None
     error: str = "ratelimited"
@@ -123,6 +148,11 @@ class FakeSlack:
         self.connections = 0  # Socket Mode connections accepted (and greeted), ever
         self.outage: str | None = None  # e.g. "invalid_auth", "token_revoked": every API call fails
         self.channels: dict[str, Channel] = {}
+        self.faults: Faults | None = None
+        self.delivered: list[tuple[str, str]] = []  # (channel, text) of every message posted, resends too
+        self.dropped = 0  # calls `faults` carried out and then dropped unanswered
+        self.hung = 0  # calls `faults` carried out and answered past the client's timeout
+        self._rng = random.Random(0)
         self._faults: list[Fault] = []
         self._responses: list[ResponsePost] = []
         self._response_urls: dict[str, tuple[str | None, str | None]] = {}  # id -> (channel, message ts)
@@ -139,12 +169,13 @@ class FakeSlack:
     # -- what a test sets up --------------------------------------------------------------
 
     def add_channel(self, channel_id: str, *, name: str | None = None, private: bool | None = None,
-                    joined: bool = True, archived: bool = False) -> Channel:
+                    joined: bool = True, archived: bool = False, join_error: str | None = None) -> Channel:
         """Declare a channel; channels not declared are public (private when the id starts with
-        "G"), joined and not archived."""
+        "G"), joined and not archived; `join_error` is what conversations.join answers there."""
         with self._lock:
             made = Channel(channel_id, name or channel_id.lower(),
-                           channel_id.startswith("G") if private is None else private, joined, archived)
+                           channel_id.startswith("G") if private is None else private, joined, archived,
+                           join_error)
             self.channels[channel_id] = made
             return made
 
@@ -158,10 +189,21 @@ class FakeSlack:
         """Close the connection of the next matching request without answering (it is still counted)."""
         self._queue(Fault("drop", channel, method))
 
+    def post_then_drop_next(self, channel: str | None = None, method: str | None = None) -> None:
+        """Let the next matching request take effect (a message is posted), then close its
+        connection without answering: the client cannot know it went."""
+        self._queue(Fault("drop after", channel, method))
+
     def hang_next(self, seconds: float | None = None, channel: str | None = None, method: str | None = None) -> None:
         """Answer the next matching request only after `seconds` (None: at `release()`); it takes
         effect then even if the client gave up, as a slow Slack's would."""
         self._queue(Fault("hang", channel, method, seconds=seconds))
+
+    def misbehave(self, faults: Faults | None) -> None:
+        """From now on, `faults.methods` misbehave as `faults` says (None: they stop)."""
+        with self._lock:
+            self.faults = faults
+            self._rng = random.Random(faults.seed if faults is not None else 0)
 
     def release(self) -> None:
         """Let every hung request go on now."""
@@ -317,6 +359,10 @@ class FakeSlack:
             self.calls.append(call)
             self._lock.notify_all()
         fault = self._take_fault(method, params.get("channel"))
+        if fault is None:
+            fault = self._random_fault(method)
+        if fault is not None and fault.kind in ("drop after", "hang after"):
+            return await self._take_then_fail(request, call, fault, self._answer(method, params, token))
         if fault is not None and fault.kind != "hang":
             return self._misbehave(request, call, fault)
         if fault is not None and not await self._hang(fault.seconds):
@@ -360,6 +406,7 @@ class FakeSlack:
             message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "team": TEAM_ID, "ts": ts,
                        "text": params.get("text", ""), **_content(params, "blocks", "thread_ts")}
             self._messages.setdefault(channel, {})[ts] = message
+            self.delivered.append((channel, str(message["text"])))
         return {"ok": True, "channel": channel, "ts": ts, "message": dict(message)}
 
     def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -389,6 +436,8 @@ class FakeSlack:
             return _error("method_not_supported_for_channel_type")
         if channel.is_archived:
             return _error("is_archived")
+        if channel.join_error is not None:
+            return _error(channel.join_error)
         with self._lock:
             already, channel.is_member = channel.is_member, True
         answer = {"ok": True, "channel": _channel_info(channel)}
@@ -510,6 +559,42 @@ class FakeSlack:
         self._released.set()
         self._released = asyncio.Event()
 
+    def _random_fault(self, method: str) -> Fault | None:
+        """This call's misbehaviour under `faults`, if the dice say so (None: answer it well)."""
+        faults = self.faults
+        if faults is None or method not in faults.methods:
+            return None
+        with self._lock:
+            roll, wait = self._rng.random(), self._rng.randint(*faults.retry_after)
+        for rate, fault in ((faults.rate_429, Fault("error", retry_after=wait)),
+                            (faults.rate_limited_200, Fault("error", error="rate_limited", status=200,
+                                                            retry_after=wait)),
+                            (faults.rate_500, Fault("error", error="internal page", status=500)),
+                            (faults.rate_drop, Fault("drop after")),
+                            (faults.rate_hang, Fault("hang after", seconds=faults.hang_seconds))):
+            if roll < rate:
+                return fault
+            roll -= rate
+        return None
+
+    async def _take_then_fail(self, request: web.Request, call: Call, fault: Fault,
+                              answer: tuple[int, dict[str, Any]]) -> web.StreamResponse:
+        """The call took effect (`answer`); then its connection drops, or it answers too late."""
+        status, body = answer
+        with self._lock:
+            call.status, call.answer = status, body
+            call.outcome = ("ok" if body.get("ok") else str(body.get("error"))) if fault.kind == "hang after" \
+                else "dropped"
+            if body.get("ok"):  # counted only when it took effect: a refusal dropped changes nothing
+                self.dropped += fault.kind == "drop after"
+                self.hung += fault.kind == "hang after"
+            self._lock.notify_all()
+        if fault.kind == "drop after" or not await self._hang(fault.seconds):
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=204)  # never written: the connection is gone
+        return web.json_response(body, status=status)
+
     def _misbehave(self, request: web.Request, record: Call | ResponsePost, fault: Fault) -> web.StreamResponse:
         if fault.kind == "drop":
             with self._lock:
@@ -527,6 +612,9 @@ class FakeSlack:
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
         if isinstance(record, ResponsePost):  # a response URL answers in plain text
             return web.Response(status=fault.status, text=fault.error, headers=headers)
+        if fault.error == "internal page":  # not JSON: what a proxy in front of Slack shows
+            return web.Response(status=fault.status, text="<html><body>500 Internal Server Error</body></html>",
+                                content_type="text/html")
         return web.json_response(body, status=fault.status, headers=headers)
 
     def _record_violation(self, method: str, channel: str | None, problems: list[str], body: dict[str, Any]) -> None:
