@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from digest.compose import DailyDigest, DigestItem
 from digest.dates import shown_day, shown_time
 from digest.messages import say
-from digest.plaintext import covers, digest_title, section_name
+from digest.plaintext import covers, digest_title, searched_for, section_name
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
@@ -141,7 +141,7 @@ def search_message(page: SearchPage, zone: ZoneInfo, language: str, token: str |
     if page.past_end:
         head = say("search_past_end", language, page=page.page, pages=page.pages)
     elif not page.hits:
-        head = say("search_none", language, query=page.query.text)
+        head = say("search_none", language, query=searched_for(page, zone))
     else:
         head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
     blocks: list[Block] = [_context(say("search_query", language, query=page.query.text)), *sections(escape(head))]

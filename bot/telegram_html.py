@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from digest.compose import DailyDigest, DigestItem
 from digest.dates import shown_day, shown_time
 from digest.messages import say
-from digest.plaintext import covers, digest_title, section_name
+from digest.plaintext import covers, digest_title, searched_for, section_name
 from digest.search import SearchPage
 from digest.store import StoredArticle
 
@@ -183,7 +183,7 @@ def _search_reply(page: SearchPage, zone: ZoneInfo, language: str) -> HtmlMessag
 def search_message(page: SearchPage, zone: ZoneInfo, language: str = "zh") -> str:
     """One page of search results as one message (a page is 5 results: it always fits)."""
     if not page.hits:
-        return html.escape(say("search_none", language, query=page.query.text), quote=False)
+        return html.escape(say("search_none", language, query=searched_for(page, zone)), quote=False)
     head = say("search_found", language, total=page.total, page=page.page, pages=page.pages)
     blocks: list[list[Piece]] = [[text_piece(head)]]
     for number, hit in enumerate(page.hits, (page.page - 1) * page.limit + 1):

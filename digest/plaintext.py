@@ -71,7 +71,7 @@ def render_search(page: SearchPage, tz: tzinfo = DEFAULT_TZ, language: str = "zh
     if not page.hits and page.total:
         return say("search_no_page", language, page=page.page, pages=page.pages)
     if not page.hits:
-        return say("search_none", language, query=page.query.text or _filters(page))
+        return say("search_none", language, query=searched_for(page, tz))
     counts = {"total": page.total, "page": page.page, "pages": page.pages}
     found = (say("search_found_capped", language, matched=page.matched, candidates=CANDIDATES, **counts)
              if page.capped else say("search_found", language, **counts))
@@ -133,7 +133,12 @@ def covers(digest: DailyDigest, language: str = "zh") -> str:
     return say(key, language, start=start, end=end)
 
 
-def _filters(page: SearchPage) -> str:
+def searched_for(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
+    """What a search looked for, as a reader would say it again: its words, or, when it
+    had none, its filters (since: as the day it reaches back to)."""
     q = page.query
-    parts = [f"source:{q.source}" if q.source else "", f"cat:{q.category}" if q.category else ""]
+    if q.text:
+        return q.text
+    since = f"since:{q.since.astimezone(tz).date().isoformat()}" if q.since else ""
+    parts = [f"source:{q.source}" if q.source else "", f"cat:{q.category}" if q.category else "", since]
     return " ".join(p for p in parts if p)

@@ -82,3 +82,18 @@ def test_search_text_past_the_last_page_says_so(store: Store, tmp_path: Path) ->
     Ingestor(store, workers=1).ingest([str(tmp_path)])
     assert render_search(search(store, "人工智能", page=3)) == "没有第 3 页：共 1 页。"
     assert "没有找到与“火星”相关的文章" in render_search(search(store, "火星"))
+
+
+def test_a_search_of_filters_alone_that_finds_nothing_names_the_filters(store: Store, tmp_path: Path) -> None:
+    # "Nothing found for “”" told the reader nothing: the filters are what was searched for
+    from bot.slack_blocks import search_message as slack_message
+    from bot.telegram_html import search_message as telegram_message
+
+    write_post(tmp_path, "ai.md", AI_BODY, title="人工智能助手进驻政务大厅", date="2021-04-20 08:00:00")
+    Ingestor(store, workers=1).ingest([str(tmp_path)])
+    page = search(store, "since:2099-01-01 cat:体育")
+    expected = "没有找到与“cat:体育 since:2099-01-01”相关的文章。"
+    assert render_search(page) == expected
+    assert telegram_message(page, DEFAULT_TZ, "zh") == expected
+    assert slack_message(page, DEFAULT_TZ, "zh", None)["text"].startswith(expected)
+    assert "“人工智能”" in render_search(search(store, "人工智能 since:2099-01-01"))
