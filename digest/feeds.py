@@ -281,7 +281,8 @@ def _tag_count(body: bytes) -> int:
 
 def _within_limits(entries: list[Any], url: str) -> list[Any]:
     """The first entries, up to MAX_FEED_ITEMS and MAX_FEED_CHARS of markup in all."""
-    kept, chars = [], 0
+    kept: list[Any] = []
+    chars = 0
     for entry in entries[:MAX_FEED_ITEMS]:
         chars += min(len(_longest_content(entry)), MAX_BODY_CHARS)
         if chars > MAX_FEED_CHARS and kept:

@@ -73,7 +73,7 @@ def test_the_cases_tell_a_reading_from_a_refusal() -> None:
 # -- the named hostile posts, each once at full size ------------------------------------
 
 def _nested_post(tag: str, depth: int, after: str = "") -> bytes:
-    return (f"---\ntitle: 深层\n---\n<p>第一段正文。</p>" + f"<{tag}>" * depth + "深层正文第一句。" + f"</{tag}>" * depth
+    return ("---\ntitle: 深层\n---\n<p>第一段正文。</p>" + f"<{tag}>" * depth + "深层正文第一句。" + f"</{tag}>" * depth
             + after).encode()
 
 
