@@ -350,9 +350,10 @@ def _web_link(link: object) -> str | None:
 
 def _longest_content(entry: Any) -> str:
     # as HTML: feedparser gives text/plain values as text, whose `&` and `<` are characters
-    candidates = [_as_html(c.get("value", ""), c.get("type", "")) for c in entry.get("content", [])]
+    # a value may be None: feedparser's unsanitised path leaves an empty element's so
+    candidates = [_as_html(c.get("value") or "", c.get("type", "")) for c in entry.get("content", [])]
     summary = entry.get("summary_detail") or {}
-    candidates.append(_as_html(entry.get("summary", ""), summary.get("type", "")))
+    candidates.append(_as_html(entry.get("summary") or "", summary.get("type", "")))
     return max(candidates, key=len)
 
 
