@@ -34,7 +34,7 @@ _BLANK_LINE = re.compile(r"\n[ \t\u3000\xa0]*\n")
 # A bold line this long, or ending like a sentence, is emphasis inside the text, not a heading.
 _MAX_HEADING_CHARS = 60
 # Every step after parsing (cleaning, sentences, jieba, ranking) is linear in the body, at
-# about 5 µs a character: this cap is what bounds one article's cost (a few tenths of a
+# a few µs a character: this cap is what bounds one article's cost (a few tenths of a
 # second). News bodies run to 20,000 characters of markup; the rest of a longer one is cut.
 MAX_BODY_CHARS = 100_000
 # libxml2 stops building the tree at this depth and drops everything below and after it.

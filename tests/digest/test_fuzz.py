@@ -129,7 +129,7 @@ def _summary_of(data: bytes) -> tuple[int, int]:
 
 
 def test_a_9_mb_post_is_read_up_to_its_body_cap_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    # before the cap a 2.6 MB post took 5 s and a 9 MB one some 20 s: the deadline is a hang guard
+    # before the cap a 9 MB post took 4 s (20 s on a loaded machine): the deadline is a hang guard
     body_chars, sentences = returns(_summary_of, _big_post(9))
     assert 0 < body_chars <= MAX_BODY_CHARS and sentences > 0
     with caplog.at_level(logging.WARNING, logger="digest.parse"):
