@@ -28,6 +28,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from bot.router import MAX_ARGUMENT
 from digest.ingest import Ingestor
 from digest.store import Store
 from tests.support import hostile
@@ -45,12 +46,15 @@ class Tally:
     broken: int = 0
     slowest_ms: float = 0.0
     peak_bytes: int = 0
+    over_cap: int | None = None  # commands only: cases whose argument the 500-character cap refused
     first_broken: list[str] = field(default_factory=list)
 
 
-def run_target(name: str, strategy: st.SearchStrategy[Any], case: Callable[[Any], str], cases: int) -> Tally:
-    """`cases` generated inputs through `case`, counted; progress on stderr."""
-    tally = Tally(name)
+def run_target(name: str, strategy: st.SearchStrategy[Any], case: Callable[[Any], str], cases: int,
+               over_cap: Callable[[Any], bool] | None = None) -> Tally:
+    """`cases` generated inputs through `case`, counted (and those `over_cap` says never
+    reached the command's own parsing); progress on stderr."""
+    tally = Tally(name, over_cap=0 if over_cap else None)
     step = max(cases // 10, 1)
 
     @settings(max_examples=cases, deadline=None, database=None, phases=[Phase.generate],
@@ -72,6 +76,8 @@ def run_target(name: str, strategy: st.SearchStrategy[Any], case: Callable[[Any]
         tally.slowest_ms = max(tally.slowest_ms, (time.perf_counter() - started) * 1000)
         tally.peak_bytes = max(tally.peak_bytes, tracemalloc.get_traced_memory()[1] - base)
         tally.tried += 1
+        if over_cap is not None and tally.over_cap is not None:
+            tally.over_cap += over_cap(value)
         if tally.tried % step == 0:
             print(f"  {name}: {tally.tried:,}/{cases:,}", file=sys.stderr, flush=True)
 
@@ -107,15 +113,18 @@ def main(argv: list[str] | None = None) -> int:
                 tallies.append(run_target(target, hostile.query_text, hostile.query_case, args.cases))
             else:
                 platform = target.split(":", 1)[1]
-                tallies.append(run_target(target, hostile.command_lines(),
-                                          lambda text, p=platform: hostile.command_case(world, p, text), args.cases))
+                tallies.append(run_target(
+                    target, hostile.command_lines(), lambda text, p=platform: hostile.command_case(world, p, text),
+                    args.cases, lambda text, p=platform: hostile.argument_length(
+                        p, text, world.router.commands) > MAX_ARGUMENT))
         store.close()
-    print("| target | cases tried | read | refused (own error) | other exceptions | slowest case (ms) | "
-          "peak memory per case (MB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| target | cases tried | read | refused (own error) | of which over the argument cap | other exceptions | "
+          "slowest case (ms) | peak memory per case (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for t in tallies:
-        print(f"| {t.target} | {t.tried:,} | {t.read:,} | {t.refused:,} | {t.broken} | {t.slowest_ms:,.0f} | "
-              f"{t.peak_bytes / 2**20:.1f} |")
+        capped = "—" if t.over_cap is None else f"{t.over_cap:,}"
+        print(f"| {t.target} | {t.tried:,} | {t.read:,} | {t.refused:,} | {capped} | {t.broken} | "
+              f"{t.slowest_ms:,.0f} | {t.peak_bytes / 2**20:.1f} |")
     for t in tallies:
         for line in t.first_broken:
             print(f"{t.target}: {line}", file=sys.stderr)

@@ -33,6 +33,21 @@ _WHITESPACE = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 _BLANK_LINE = re.compile(r"\n[ \t\u3000\xa0]*\n")
 # A bold line this long, or ending like a sentence, is emphasis inside the text, not a heading.
 _MAX_HEADING_CHARS = 60
+# Every step after parsing (cleaning, sentences, jieba, ranking) is linear in the body, at
+# a few µs a character: this cap is what bounds one article's cost (a few tenths of a
+# second). News bodies run to 20,000 characters of markup; the rest of a longer one is cut.
+MAX_BODY_CHARS = 100_000
+# libxml2 stops building the tree at this depth and drops everything below and after it.
+MAX_DEPTH = 256
+# Where a body may be cut: after a paragraph, a block or a line break, or a blank line.
+_BREAK = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|section|table|tr)\s*>|<br\s*/?>|\n[ \t]*\n", re.I)
+
+
+class NestingError(ValueError):
+    """HTML nested deeper than libxml2 builds (MAX_DEPTH): its text would be silently lost."""
+
+    def __init__(self) -> None:
+        super().__init__(f"HTML nested deeper than {MAX_DEPTH} elements: its text cannot be read")
 
 _markdown = MarkdownIt("commonmark", {"html": True})
 
@@ -50,13 +65,27 @@ def clean_body(body: str) -> list[Block]:
     return clean_html(markup)
 
 
+def cut_body(body: str, limit: int = MAX_BODY_CHARS) -> str:
+    """`body` if it is at most `limit` characters, else its start cut after the last
+    paragraph (or line) break within the limit; a hard cut when there is none."""
+    if len(body) <= limit:
+        return body
+    head = body[:limit]
+    ends = [m.end() for m in _BREAK.finditer(head, limit // 2)]
+    return head[: ends[-1]] if ends else head
+
+
 def clean_html(markup: str, *, unescape_left: bool = True) -> list[Block]:
     """Turn HTML into clean heading/paragraph blocks, boilerplate removed. `unescape_left`
-    unescapes entities left in the text once more (posts' double escaping); feeds pass False."""
+    unescapes entities left in the text once more (posts' double escaping); feeds pass False.
+    Raises `NestingError` for HTML nested deeper than MAX_DEPTH."""
+    parser = lxml.html.HTMLParser()  # its own, for its error log
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
     except (lxml.etree.ParserError, ValueError):
+        _check_depth(parser)
         return []
+    _check_depth(parser)
     collector = _Collector(unescape_left=unescape_left)
     collector.add(root.text, bold=False)
     _walk(root, collector, bold=False)
@@ -117,6 +146,11 @@ def _walk(element: lxml.html.HtmlElement, out: _Collector, *, bold: bool) -> Non
             out.add(child.text, bold=child_bold)
             _walk(child, out, bold=child_bold)
         out.add(child.tail, bold=bold)
+
+
+def _check_depth(parser: lxml.html.HTMLParser) -> None:
+    if any(e.type == lxml.etree.ErrorTypes.ERR_RESOURCE_LIMIT and "depth" in e.message for e in parser.error_log):
+        raise NestingError()
 
 
 def _normalise(text: str, *, unescape_left: bool = True) -> str:

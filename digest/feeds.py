@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import html
 import http.client
+import logging
 import socket
 import threading
 import urllib.error
@@ -18,7 +19,7 @@ import feedparser
 
 from . import __version__
 from .article import Article
-from .clean import clean_html
+from .clean import MAX_BODY_CHARS, NestingError, clean_html, cut_body
 from .dates import in_range, is_date_only
 from .errors import DigestError
 from .parse import cap_title
@@ -31,8 +32,20 @@ DEADLINE_SECONDS = 60.0
 MAX_REDIRECTS = 5
 _WEB_SCHEMES = ("http", "https")
 MAX_FEED_BYTES = 20 * 1024 * 1024  # a feed is a few hundred KB; more is not a feed
+# feedparser reads a feed that is not well-formed XML with a pure-Python SGML parser, at
+# some 30 µs a tag: a feed with more tags than this (escaped ones too) is refused before it
+# is parsed, so its parse stays near a second. 50 full-text items make some 5,000.
+MAX_FEED_TAGS = 50_000
+# What one feed may add to a poll: items after these many, or after this much item markup
+# in all, are dropped (with a warning); each item's body is cut at clean.MAX_BODY_CHARS.
+MAX_FEED_ITEMS = 500
+MAX_FEED_CHARS = 1_000_000
+_TAG_MARKS = (b"<", b"&lt", b"&#60", b"&#x3c")
 _USER_AGENT = f"digestbot/{__version__} (news digest feed reader)"
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+
+
+log = logging.getLogger(__name__)
 
 
 class FeedError(DigestError):
@@ -233,16 +246,26 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 def parse_feed(body: bytes, url: str, content_type: str = "", *, now: datetime | None = None) -> Feed:
     """The items of an RSS or Atom document as articles; raises `FeedError` when it is not a feed."""
+    tags = _tag_count(body)
+    if tags > MAX_FEED_TAGS:
+        raise FeedError(url, f"{tags:,} tags, over the {MAX_FEED_TAGS:,}-tag limit of a feed")
     try:
-        parsed = feedparser.parse(body, response_headers={"content-type": content_type, "content-location": url})
+        # no sanitising nor link resolving inside items' HTML: clean_html keeps only its text
+        # (scripts and styles dropped), and those two passes were most of feedparser's time
+        parsed = feedparser.parse(body, response_headers={"content-type": content_type, "content-location": url},
+                                  sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # hostile bytes: feedparser raises UnicodeError, ValueError, KeyError…
         raise FeedError(url, f"not a readable feed: {type(exc).__name__}: {_short(exc)}") from exc
     if not parsed.get("version"):
         raise FeedError(url, _not_a_feed(body, content_type, parsed))
-    title = _text(parsed.feed.get("title"), (parsed.feed.get("title_detail") or {}).get("type", "")) or url
+    try:
+        title = _text(parsed.feed.get("title"), (parsed.feed.get("title_detail") or {}).get("type", "")) or url
+    except NestingError as exc:
+        raise FeedError(url, f"the feed's title: {exc}") from exc
     fetched = now or datetime.now(timezone.utc)
     articles, errors = [], []
-    for number, entry in enumerate(parsed.entries, 1):
+    entries = _within_limits(parsed.entries, url)
+    for number, entry in enumerate(entries, 1):
         try:
             articles.append(_article(entry, title, fetched))
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -250,8 +273,33 @@ def parse_feed(body: bytes, url: str, content_type: str = "", *, now: datetime |
     return Feed(title=title, articles=articles, errors=errors)
 
 
+def _tag_count(body: bytes) -> int:
+    # escaped markup (&lt;p&gt;) is parsed as HTML too; UTF-16's `<` is still the byte `<`
+    lowered = body.lower()
+    return sum(lowered.count(mark) for mark in _TAG_MARKS)
+
+
+def _within_limits(entries: list[Any], url: str) -> list[Any]:
+    """The first entries, up to MAX_FEED_ITEMS and MAX_FEED_CHARS of markup in all."""
+    kept: list[Any] = []
+    chars = 0
+    for entry in entries[:MAX_FEED_ITEMS]:
+        chars += min(len(_longest_content(entry)), MAX_BODY_CHARS)
+        if chars > MAX_FEED_CHARS and kept:
+            break
+        kept.append(entry)
+    if len(kept) < len(entries):
+        log.warning("feed %s: %s items; only the first %s are read (limits: %s items, %s characters)", url,
+                    f"{len(entries):,}", f"{len(kept):,}", f"{MAX_FEED_ITEMS:,}", f"{MAX_FEED_CHARS:,}")
+    return kept
+
+
 def _article(entry: Any, source: str, fetched: datetime) -> Article:
     markup = _longest_content(entry)
+    if len(markup) > MAX_BODY_CHARS:
+        log.warning("feed item %s: body is %s characters; only the first %s are read",
+                    _web_link(entry.get("link")) or _short_title(entry), f"{len(markup):,}", f"{MAX_BODY_CHARS:,}")
+        markup = cut_body(markup)
     blocks = tuple(clean_html(markup, unescape_left=False)) if markup.strip() else ()
     title = _text(entry.get("title"), (entry.get("title_detail") or {}).get("type", "")) or (
         blocks[0].text[:60] if blocks else "")
@@ -302,9 +350,10 @@ def _web_link(link: object) -> str | None:
 
 def _longest_content(entry: Any) -> str:
     # as HTML: feedparser gives text/plain values as text, whose `&` and `<` are characters
-    candidates = [_as_html(c.get("value", ""), c.get("type", "")) for c in entry.get("content", [])]
+    # a value may be None: feedparser's unsanitised path leaves an empty element's so
+    candidates = [_as_html(c.get("value") or "", c.get("type", "")) for c in entry.get("content", [])]
     summary = entry.get("summary_detail") or {}
-    candidates.append(_as_html(entry.get("summary", ""), summary.get("type", "")))
+    candidates.append(_as_html(entry.get("summary") or "", summary.get("type", "")))
     return max(candidates, key=len)
 
 
@@ -316,10 +365,14 @@ def _text(value: object, content_type: str = "text/html") -> str:
     # feedparser gives text/plain values as text; other values are HTML, with tags or entities
     if not value:
         return ""
-    text = str(value)
+    text = str(value)[:MAX_BODY_CHARS]  # a title or a name: more is never shown
     if content_type != "text/plain" and ("<" in text or "&" in text):
         text = " ".join(b.text for b in clean_html(text, unescape_left=False))
     return " ".join(text.split())
+
+
+def _short_title(entry: Any) -> str:
+    return repr(" ".join(str(entry.get("title", "")).split())[:80])
 
 
 def _short(exc: Exception) -> str:

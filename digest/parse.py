@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 import re
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from .article import Article, Block
-from .clean import clean_body
+from .clean import MAX_BODY_CHARS, NestingError, clean_body, cut_body
 from .dates import DEFAULT_TZ, in_range, is_date_only, parse_date
 from .errors import ArticleError
 
@@ -26,6 +27,7 @@ _IMAGE_KEYS = ("headimg", "thumbnail", "cover", "image")
 # run to a few dozen characters; this is one piece jieba is given (text.MAX_CUT_CHARS).
 MAX_TITLE_CHARS = 500
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+log = logging.getLogger(__name__)
 
 
 class _Loader(_BASE_LOADER):
@@ -101,8 +103,16 @@ def parse_article(
 ) -> Article:
     """Parse post text: front matter when present, then the body; missing dates fall back
     to `modified` (the file's mtime) and the article records that it did."""
-    meta, body = _split_front_matter(text, path or "<text>")
-    blocks = clean_body(body)
+    name = path or "<text>"
+    meta, body = _split_front_matter(text, name)
+    if len(body) > MAX_BODY_CHARS:
+        log.warning("post %s: body is %s characters; only the first %s are read", name, f"{len(body):,}",
+                    f"{MAX_BODY_CHARS:,}")
+        body = cut_body(body)
+    try:
+        blocks = clean_body(body)
+    except NestingError as exc:
+        raise ArticleError(name, str(exc)) from exc
     title = _title(meta, body, blocks, fallback_title)
     published = parse_date(meta.get("date"))
     date_from_file = published is None

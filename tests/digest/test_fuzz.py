@@ -8,6 +8,7 @@ Examples per test: a modest fixed number, times FUZZ_FACTOR under DIGESTBOT_LONG
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,12 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest import feeds
+from digest.clean import MAX_BODY_CHARS, MAX_DEPTH, cut_body
 from digest.errors import ArticleError
 from digest.ingest import Ingestor
 from digest.parse import MAX_FILE_BYTES, article_from_bytes, read_article
+from digest.prepared import prepare
 from digest.store import Store
 from tests.digest.test_hostile_input import returns
-from tests.support.builders import write_post
+from tests.support.builders import rss, write_post
 from tests.support.feeds import FeedServer, Route
 from tests.support.hostile import (READ, REFUSED, SEED_POSTS, content_types, feed_bytes, feed_case, parse_case,
                                    post_bytes, query_case, query_text)
@@ -69,17 +72,113 @@ def test_the_cases_tell_a_reading_from_a_refusal() -> None:
 
 # -- the named hostile posts, each once at full size ------------------------------------
 
-def _nested_title_and_text(tag: str, depth: int) -> tuple[int, str]:
-    post = f"---\ntitle: 深层\n---\n<{tag}>" * 1 + f"<{tag}>" * depth + "深层正文第一句。" + f"</{tag}>" * depth
-    article = article_from_bytes(post.encode(), "deep.md", 1618900000.0)
-    return len(article.title), article.body
+def _nested_post(tag: str, depth: int, after: str = "") -> bytes:
+    return ("---\ntitle: 深层\n---\n<p>第一段正文。</p>" + f"<{tag}>" * depth + "深层正文第一句。" + f"</{tag}>" * depth
+            + after).encode()
 
 
-@pytest.mark.parametrize("tag", ["div", "p", "b", "li"])
-def test_html_nested_100000_deep_is_read_without_recursion(tag: str) -> None:
-    # libxml2 stops building the tree at depth 256, so the walk never recurses deeper
-    title_length, _ = returns(_nested_title_and_text, tag, 100_000)
-    assert title_length == 2
+def _refusal(data: bytes) -> str:
+    try:
+        article_from_bytes(data, "deep.md", 1618900000.0)
+    except ArticleError as exc:
+        return str(exc)
+    return "read"
+
+
+@pytest.mark.parametrize("tag", ["div", "b", "span", "blockquote"])
+def test_html_nested_100000_deep_is_refused_by_name_not_silently_cut(tag: str) -> None:
+    # libxml2 stops building the tree at depth 256 and drops the text below and after it
+    assert returns(_refusal, _nested_post(tag, 100_000)) == (
+        f"deep.md: HTML nested deeper than {MAX_DEPTH} elements: its text cannot be read")
+
+
+@pytest.mark.parametrize("tag", ["li", "p"])
+def test_tags_the_parser_closes_by_themselves_are_not_deep_and_keep_their_text(tag: str) -> None:
+    # an <li> or <p> opened inside another closes it, so 100,000 of them are siblings
+    article = returns(article_from_bytes, _nested_post(tag, 10_000), "deep.md", 0.0)
+    assert "深层正文第一句。" in article.body and "第一段正文。" in article.body
+
+
+@pytest.mark.parametrize("tag", ["div", "b", "span"])
+def test_html_nested_just_under_the_depth_keeps_all_its_text(tag: str) -> None:
+    # the body's own <div> and the parser's <html><body> wrapper use a few of the 256 levels
+    article = article_from_bytes(_nested_post(tag, MAX_DEPTH - 10, "<p>最后一段。</p>"), "deep.md", 0)
+    assert "深层正文第一句。" in article.body and "最后一段。" in article.body and "第一段正文。" in article.body
+    assert _refusal(_nested_post(tag, MAX_DEPTH + 1)).startswith("deep.md: HTML nested deeper than")
+
+
+def test_a_feed_item_nested_too_deep_is_an_item_error_the_others_read() -> None:
+    deep = "&lt;div&gt;" * 1000 + "深层。" + "&lt;/div&gt;" * 1000
+    body = rss([{"title": "深层", "description": deep}, {"title": "长江港口吞吐量回升", "description": "港口吞吐量同比增长。"}])
+    feed = feeds.parse_feed(body, "http://127.0.0.1/deep.xml")
+    assert [a.title for a in feed.articles] == ["长江港口吞吐量回升"]
+    assert feed.errors == [f"item 1: HTML nested deeper than {MAX_DEPTH} elements: its text cannot be read"]
+
+
+# -- multi-MB inputs: each article's cost is capped (MAX_BODY_CHARS, the feed's caps) ------
+
+def _big_post(megabytes: int) -> bytes:
+    post = SEED_POSTS[0]
+    tail = post[post.index(b"<p>", 400):]
+    return post + tail * (megabytes * 2**20 // len(tail))
+
+
+def _summary_of(data: bytes) -> tuple[int, int]:
+    prepared = prepare(article_from_bytes(data, "big.md", 1618900000.0))
+    return len(prepared.article.body), len(prepared.summary.sentences)
+
+
+def test_a_9_mb_post_is_read_up_to_its_body_cap_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    # before the cap a 9 MB post took 4 s (20 s on a loaded machine): the deadline is a hang guard
+    body_chars, sentences = returns(_summary_of, _big_post(9))
+    assert 0 < body_chars <= MAX_BODY_CHARS and sentences > 0
+    with caplog.at_level(logging.WARNING, logger="digest.parse"):
+        article_from_bytes(_big_post(1), "big.md", 0)
+        article_from_bytes(SEED_POSTS[0], "small.md", 0)
+    [record] = caplog.records
+    assert record.getMessage().startswith("post big.md: body is ") and record.getMessage().endswith(
+        f" characters; only the first {MAX_BODY_CHARS:,} are read")
+
+
+def test_a_body_is_cut_after_a_paragraph_not_inside_one() -> None:
+    body = "<p>" + "甲" * 60 + "。</p>\n" + "<p>" + "乙" * 100 + "。</p>"
+    assert cut_body(body, 100) == "<p>" + "甲" * 60 + "。</p>"
+    assert cut_body(body, len(body)) == body
+    assert cut_body("丙" * 300, 100) == "丙" * 100  # no break at all: a hard cut
+
+
+def _feed_articles(body: bytes) -> tuple[int, int]:
+    feed = feeds.parse_feed(body, "http://127.0.0.1/big.xml")
+    return len(feed.articles), max(len(prepare(a).article.body) for a in feed.articles)
+
+
+def test_a_multi_mb_feed_of_many_items_is_read_within_its_item_caps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the real cap is 1,000,000 characters (some 5 s of summaries): the same code path, faster
+    monkeypatch.setattr(feeds, "MAX_FEED_CHARS", 200_000)
+    items = [{"title": f"多家银行下调存款利率{i}", "description": "理财产品收益率随之走低。" * 400} for i in range(900)]
+    body = rss(items)
+    assert len(body) > 8 * 2**20
+    count, longest = returns(_feed_articles, body)
+    assert count == 200_000 // len(items[0]["description"]) and longest > 0
+    few = rss(items[:3] * 200)  # 600 short-enough items: the item cap
+    monkeypatch.setattr(feeds, "MAX_FEED_CHARS", 10**9)
+    assert len(feeds.parse_feed(few, "http://127.0.0.1/x").articles) == feeds.MAX_FEED_ITEMS
+
+
+def test_a_multi_mb_feed_item_is_cut_at_the_body_cap() -> None:
+    body = rss([{"title": "长江港口吞吐量回升", "description": "港口吞吐量同比增长，集装箱运输明显回升。" * 300_000}])
+    assert len(body) > 15 * 2**20
+    count, longest = returns(_feed_articles, body)
+    assert count == 1 and 0 < longest <= MAX_BODY_CHARS
+
+
+def test_a_feed_with_more_tags_than_its_cap_is_refused_before_it_is_parsed() -> None:
+    body = rss([{"title": "多标签", "description": "&lt;b&gt;字&lt;/b&gt;" * (feeds.MAX_FEED_TAGS // 2)}])
+    with pytest.raises(feeds.FeedError, match=rf"over the {feeds.MAX_FEED_TAGS:,}-tag limit of a feed$"):
+        feeds.parse_feed(body, "http://127.0.0.1/tags.xml")
+    under = rss([{"title": "多标签", "description": "&lt;b&gt;字&lt;/b&gt;" * (feeds.MAX_FEED_TAGS // 2 - 50)}])
+    # read, its body cut at MAX_BODY_CHARS of markup: 12,500 of the 24,950 bold characters
+    assert returns(_feed_articles, under) == (1, MAX_BODY_CHARS // len("<b>字</b>"))
 
 
 def test_a_50_mb_post_is_refused_by_its_size_without_being_read(tmp_path: Path) -> None:

@@ -246,15 +246,49 @@ PLATFORMS = ("console", "telegram", "slack-command", "slack-mention", "slack-dm"
 BOT_NAME, BOT_USER = "digest_bot", "UBOT0001"
 
 
+# the commands' own vocabulary: what their argument parsing reads (numbers, dates, times,
+# zones, languages, categories, keywords, `since:`, pages) and the platforms' markup around it
+_DIGITS = ["0", "1", "3", "10", "20", "99", "100", "-1", "+2", "007", "1e3", "0x10", "²", "٣", "३", "１２", "Ⅻ", "一"]
+_WORDS = ["人工智能", "金融", "存款", "长江", "港口", "科技", "广告", "!广告", "！广告", "-金融", "cat:金融", "source:每经网",
+          "分类：金融", "来源：每经网", "since:", "since:7d", "since:12h", "since:2021-04-01", "since:0001-01-01",
+          "since:99999y", "page", "page 2", "第2页", "more", "next", "all", "none", "off", "on", "zh", "en", "zh-CN", "xx",
+          "'", '"', "“金融”", "*", "AND", "OR", "NEAR(", "\x00", "\u200b", "\u202e", "🙂", "&amp;", "<b>", "%s", "{0}"]
+_DATES = ["2021-04-20", "2021-02-30", "2021/04/20", "20210420", "0001-01-01", "9999-12-31", "2021-4-2", "今天", "昨天",
+          "yesterday", "today", "7d", "24h", "0h", "-3d", "１２h"]
+_TIMES = ["08:00", "8:00", "07:30", "23:59", "24:00", "25:61", "00:00", "8", "8点", "08：00", "８:００", "8:0", "08:00:00",
+          "8am", "20:00+08:00", "-1:00", "12:60"]
+_ZONES = ["Asia/Shanghai", "UTC", "utc", "Europe/London", "America/New_York", "Mars/Olympus", "Etc/GMT+14", "GMT+8",
+          "+08:00", "Asia/Shanghai/../..", "../../etc/passwd", "Asia\x00Shanghai", "北京"]
+_MARKUP = ["<@U0007>", f"<@{BOT_USER}>", "<@U0007|用户>", "<#C0001|general>", "<#C0002>", "<!channel>", "<!here>",
+           "<http://127.0.0.1/x|链接>", "<mailto:a@b.c|a>", "<https://example.com>", "@digest_bot", "@other_bot", "@",
+           "&lt;", "&gt;", "&amp;", "*粗体*", "_斜体_", "`代码`", "```", "~删除~", "|", "<", ">"]
+_SEPARATORS = [" ", " ", " ", ",", "，", "、", "  ", "\u3000", "\t", "\n", ":", "：", ";", ""]
+_vocabulary = st.one_of(st.sampled_from(_DIGITS), st.sampled_from(_WORDS), st.sampled_from(_DATES),
+                        st.sampled_from(_TIMES), st.sampled_from(_ZONES), st.sampled_from(_MARKUP),
+                        st.text(max_size=6))
+short_argument = st.lists(st.tuples(_vocabulary, st.sampled_from(_SEPARATORS)), max_size=6).map(
+    lambda parts: "".join(word + gap for word, gap in parts).strip(" "))
+
+
 @st.composite
 def command_lines(draw: st.DrawFn) -> str:
-    """What a user may type: a command (often with a hostile argument), or any text."""
-    if draw(st.integers(0, 9)) == 0:
+    """What a user may type: mostly a command with a short argument made of the commands'
+    own vocabulary (so it reaches their parsing), sometimes a long or binary one (which
+    the argument cap refuses), sometimes any text."""
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
         return draw(long_hostile_text)
     name = draw(st.sampled_from(COMMANDS))
-    addressee = draw(st.sampled_from(["", "", f"@{BOT_NAME}", "@other_bot", "@", f"@{BOT_NAME.upper()}"]))
-    gap = draw(st.sampled_from([" ", "  ", "\n", "\t", "\u3000", ""]))
-    return f"/{name}{addressee}{gap}{draw(long_hostile_text)}"
+    addressee = draw(st.sampled_from(["", "", "", f"@{BOT_NAME}", "@other_bot", "@", f"@{BOT_NAME.upper()}"]))
+    gap = draw(st.sampled_from([" ", " ", " ", "  ", "\n", "\t", "\u3000", ""]))
+    argument = draw(long_hostile_text if kind <= 2 else short_argument)
+    return f"/{name}{addressee}{gap}{argument}"
+
+
+def argument_length(platform: str, text: str, commands: list[str]) -> int:
+    """How long the argument is that `text` gives the router on `platform` (0: none)."""
+    incoming = platform_incoming(platform, text, commands)
+    return len(incoming.argument) if incoming is not None else 0
 
 
 def _telegram_update(text: str) -> Update:
