@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .clean import cut_body
 from .summarize import summarize_text
 
 
@@ -67,7 +68,7 @@ def _one(number: int, raw: str, default_max_chars: int) -> BatchResult:
         budget = default_max_chars
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         return _failed(number, ident, '"max_chars" must be a positive integer')
-    summary = summarize_text(text, budget, title)
+    summary = summarize_text(cut_body(text), budget, title)  # a post's body cap: one line costs what a post may
     sentences = [s.text for s in summary.sentences]
     return BatchResult(number, {"id": ident, "summary": "".join(sentences), "sentences": sentences})
 

@@ -354,3 +354,14 @@ def test_bad_jsonl_lines_are_reported_and_the_rest_summarised() -> None:
     assert errors[0] == "digestbot: error: <stdin>:2: not UTF-8 text (byte 0xff at column 24)"
     assert errors[1] == "digestbot: error: <stdin>:3: not JSON this program reads (nested too deeply)"
     assert errors[2].startswith("digestbot: error: <stdin>:4: ") and "lone surrogate" in errors[2]
+
+
+def test_a_batch_lines_text_is_read_to_a_posts_body_cap() -> None:
+    from digest.batch import summarize_lines
+    from digest.clean import MAX_BODY_CHARS
+
+    lead = "港口吞吐量同比增长百分之六，集装箱运输明显回升。"
+    beyond = "远洋航线运价大幅上涨，船公司纷纷加开航班。"
+    text = "\n".join([lead] * (MAX_BODY_CHARS // len(lead)) + [beyond] * 10)
+    (result,) = summarize_lines([json.dumps({"id": 1, "text": text}, ensure_ascii=False)], 200)
+    assert result.record["summary"] and beyond not in result.record["summary"]
