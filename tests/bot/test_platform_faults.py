@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import time
+from typing import Any
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -66,6 +67,19 @@ def news(store: Store, tmp_path: Path) -> Store:
     return store
 
 
+async def _drain_until_sent(bot: Any, store: Store, clock: ManualClock, *, seconds: float, pause: float) -> None:
+    """Queue the due digests, then drain until no part is pending, the store's clock
+    jumping past any retry's backoff between drains; fails after `seconds`."""
+    assert bot.runtime is not None
+    await bot.runtime.queue_due()
+    deadline = time.monotonic() + seconds
+    while any(status == outbox.PENDING for status, _, _ in _rows(store)):
+        assert time.monotonic() < deadline, Counter(status for status, _, _ in _rows(store))
+        await bot.runtime.drain()
+        clock.advance(minutes=5)
+        await asyncio.sleep(pause)
+
+
 @pytest.mark.long_running
 def test_every_deliverable_part_arrives_through_a_faulty_bot_api(news: Store, api: FakeBotAPI,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
@@ -77,14 +91,7 @@ def test_every_deliverable_part_arrives_through_a_faulty_bot_api(news: Store, ap
         clock = ManualClock(DUE)
         async with running_bot(news, api, clock=clock, with_runtime=True,
                                config=telegram_config(api)) as bot:
-            assert bot.runtime is not None
-            await bot.runtime.queue_due()
-            deadline = time.monotonic() + 240
-            while any(status == outbox.PENDING for status, _, _ in _rows(news)):
-                assert time.monotonic() < deadline, Counter(status for status, _, _ in _rows(news))
-                await bot.runtime.drain()
-                clock.advance(minutes=5)  # past any retry's backoff
-                await asyncio.sleep(0.2)
+            await _drain_until_sent(bot, news, clock, seconds=240, pause=0.2)
 
     asyncio.run(scenario())
     rows = _rows(news)
@@ -140,6 +147,7 @@ def slack_news(store: Store, tmp_path: Path) -> Store:
     return store
 
 
+@pytest.mark.long_running
 def test_every_deliverable_part_reaches_slack_through_its_faults(slack_news: Store, slack: FakeSlack,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     declare_dead_channels(slack)
@@ -150,14 +158,7 @@ def test_every_deliverable_part_reaches_slack_through_its_faults(slack_news: Sto
         clock = ManualClock(DUE)
         async with running_slack(slack_news, slack, clock=clock, with_runtime=True,
                                  send_timeout=SEND_TIMEOUT) as bot:
-            assert bot.runtime is not None
-            await bot.runtime.queue_due()
-            deadline = time.monotonic() + 90
-            while any(status == outbox.PENDING for status, _, _ in _rows(slack_news)):
-                assert time.monotonic() < deadline, Counter(status for status, _, _ in _rows(slack_news))
-                await bot.runtime.drain()
-                clock.advance(minutes=5)  # past any retry's backoff
-                await asyncio.sleep(0.1)
+            await _drain_until_sent(bot, slack_news, clock, seconds=90, pause=0.1)
             assert bot.adapter.health()["ok"]  # a refused join is the channel's, not the token's
         await asyncio.sleep(SLACK_FAULTS.hang_seconds)  # the last hung calls answer (to no one)
 
