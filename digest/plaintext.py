@@ -134,11 +134,9 @@ def covers(digest: DailyDigest, language: str = "zh") -> str:
 
 
 def searched_for(page: SearchPage, tz: tzinfo = DEFAULT_TZ) -> str:
-    """What a search looked for, as a reader would say it again: its words, or, when it
-    had none, its filters (since: as the day it reaches back to)."""
+    """What a search looked for, as a reader would say it again: its words, then its
+    filters (since: as the day it reaches back to), which may be what left nothing."""
     q = page.query
-    if q.text:
-        return q.text
     since = f"since:{q.since.astimezone(tz).date().isoformat()}" if q.since else ""
-    parts = [f"source:{q.source}" if q.source else "", f"cat:{q.category}" if q.category else "", since]
+    parts = [q.text, f"source:{q.source}" if q.source else "", f"cat:{q.category}" if q.category else "", since]
     return " ".join(p for p in parts if p)
