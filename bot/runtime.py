@@ -143,7 +143,7 @@ class Runtime:
         """Ingest what is new in the configured sources: all of them at the first run (a
         restart reads what arrived while the bot was down), then those whose time has come."""
         ingestor = Ingestor(self.store, poll_minutes=self.config.settings.poll_minutes, workers=1,
-                            should_stop=self._stopping.is_set, holder=self.holder)
+                            should_stop=self._stopping.is_set, holder=self.holder, keep_missing=True)
         read = ingestor.poll_due if self.jobs["poll"].runs else ingestor.ingest
         report = await _in_daemon_thread(read, list(self.config.settings.sources))
         log.info("poll: %s", report.line())

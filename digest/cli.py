@@ -183,7 +183,8 @@ def _ingest(args: argparse.Namespace) -> int:
             bar.close()
 
     try:
-        ingestor = Ingestor(store, poll_minutes=settings.poll_minutes, workers=args.workers, progress=progress)
+        ingestor = Ingestor(store, poll_minutes=settings.poll_minutes, workers=args.workers, progress=progress,
+                            keep_missing=not args.sources)  # the configured sources, not a one-off path
         report = ingestor.ingest(args.sources or list(settings.sources))
     finally:
         for bar in bars.values():

@@ -98,8 +98,12 @@ class Ingestor:
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
         holder: str | None = None,
+        keep_missing: bool = False,
     ) -> None:
         self.store = store
+        # configured sources: one that names nothing yet is kept as a failing source, so that
+        # `digestbot sources` and /stats show it, not only the log (a one-off typo is not kept)
+        self.keep_missing = keep_missing
         self.poll_minutes = poll_minutes
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.max_chars = max_chars
@@ -160,11 +164,23 @@ class Ingestor:
             kind = sources.kind_of(raw)
         except DigestError as exc:
             log.warning("source %s: %s", raw, exc)
-            report.fail(raw, str(exc).removeprefix(f"{raw}: "))
+            reason = str(exc).removeprefix(f"{raw}: ")
+            report.fail(raw, reason)
+            if self.keep_missing:
+                self._record_missing(sources.normalise_location(raw), reason)
             return None
         location = sources.normalise_location(raw)
         with self.store.begin() as conn:
             return sources.register(conn, location, kind), location, kind
+
+    def _record_missing(self, location: str, reason: str) -> None:
+        # a failure counted once per backoff, as a source that cannot be read is
+        now = self.clock()
+        with self.store.begin() as conn:
+            source_id = sources.register(conn, location, "posts")
+            due = sources.next_poll_at(conn, source_id)
+            if due is None or due <= now + _DUE_SLACK:
+                sources.record_failure(conn, source_id, now, self.poll_minutes, reason)
 
     def poll(self, source_id: int, location: str, kind: str) -> IngestReport:
         """Read one source now and record how it went."""

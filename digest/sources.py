@@ -105,10 +105,13 @@ def normalise_location(location: str) -> str:
 
 
 def register(conn: Connection, location: str, kind: str) -> int:
-    """The id of the source at `location`, added when new."""
-    found = conn.execute(sa.select(sources_table.c.id).where(sources_table.c.location == location)).scalar()
-    if found is not None:
-        return found
+    """The id of the source at `location`, added when new (its kind kept current: a
+    configured folder recorded while it was missing may turn out to be a file)."""
+    row = conn.execute(sa.select(sources_table.c.id, sources_table.c.kind).where(sources_table.c.location == location)).first()
+    if row is not None:
+        if row.kind != kind:
+            conn.execute(sources_table.update().where(sources_table.c.id == row.id).values(kind=kind))
+        return int(row.id)
     insert_ = insert(conn, sources_table).values(location=location, kind=kind, failures=0)
     conn.execute(insert_.on_conflict_do_nothing(index_elements=["location"]))
     return conn.execute(sa.select(sources_table.c.id).where(sources_table.c.location == location)).scalar_one()

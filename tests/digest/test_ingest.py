@@ -143,6 +143,29 @@ def test_a_missing_source_is_reported_and_others_carry_on(store: Store, tmp_path
     assert "no such folder or file" in report.errors[0][1]
 
 
+def test_a_configured_source_that_is_missing_is_kept_as_failing_until_it_appears(store: Store, tmp_path: Path) -> None:
+    # the bot's sources: a missing one shows in `digestbot sources` and /stats, not only the log
+    later = tmp_path / "later"
+    ingestor = Ingestor(store, workers=1, keep_missing=True)
+    report = ingestor.ingest([str(later)])
+    assert report.failed and "no such folder or file" in report.errors[0][1]
+    (state,) = list_sources(store, [str(later)])
+    assert state.configured and state.failures == 1 and "no such folder or file" in (state.last_error or "")
+    stats = store.stats(datetime.now(timezone.utc), [str(later)])
+    assert (stats.sources, stats.failing) == (1, 1)
+    ingestor.ingest([str(later)])  # polled again within its backoff: still one failure
+    assert list_sources(store)[0].failures == 1
+    write_post(later, "bank.md", BANK_BODY, title="多家银行下调存款利率")
+    ingestor.ingest([str(later)])
+    (state,) = list_sources(store, [str(later)])
+    assert (state.failures, state.last_error, state.kind, state.articles) == (0, None, "posts", 1)
+
+
+def test_a_one_off_path_that_is_missing_is_not_kept(store: Store, tmp_path: Path) -> None:
+    assert Ingestor(store, workers=1).ingest([str(tmp_path / "typo")]).failed
+    assert list_sources(store) == []
+
+
 def test_worker_processes_give_the_same_store_as_one_process(tmp_path: Path) -> None:
     posts = tmp_path / "posts"
     bodies = [AI_BODY, BANK_BODY, PORT_BODY]
