@@ -33,8 +33,9 @@ from digest.search import SearchPage
 from digest.store import StoredArticle
 
 # `/name`, `/name@addressee`, then the argument: the slash-command form Telegram and the
-# console share (Slack's `/news name …` reaches the adapter with the name as the argument)
-_SLASH = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
+# console share (Slack's `/news name …` reaches the adapter with the name as the argument).
+# The slash may be the full-width ／ a Chinese keyboard types, as filters take ：
+_SLASH = re.compile(r"^[/／]([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
 
 
 @dataclass(frozen=True)
