@@ -272,16 +272,22 @@ def test_a_retry_after_longer_than_the_lease_is_not_sent_early_by_another_claime
     asyncio.run(scenario())
 
 
-def test_a_wait_that_outlives_the_lease_leaves_the_part_to_its_new_claimer(either_store: Store,
+@pytest.fixture
+def rate_limited_once(either_store: Store, slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> Store:
+    """A store with one Slack channel subscribed, whose first post Slack answers 429 (2 s)."""
+    chat_store.standing_subscriptions(either_store, "slack", ["C0A"], now=STORED - timedelta(days=1))
+    slack.fail_next("C0A", status=429, retry_after=2, method="chat.postMessage")
+    caplog.set_level(logging.WARNING)
+    return either_store
+
+
+def test_a_wait_that_outlives_the_lease_leaves_the_part_to_its_new_claimer(rate_limited_once: Store,
                                                                            slack: FakeSlack,
                                                                            caplog: pytest.LogCaptureFixture) -> None:
     """A 429 shorter than the lease is waited out inside the claim; if the lease runs out
     meanwhile (renewing it failed, or came too late) another claimer sends the part, and
     the first must not send it too when its wait ends."""
-    store = either_store
-    chat_store.standing_subscriptions(store, "slack", ["C0A"], now=STORED - timedelta(days=1))
-    slack.fail_next("C0A", status=429, retry_after=2, method="chat.postMessage")
-    caplog.set_level(logging.WARNING)
+    store = rate_limited_once
 
     async def scenario() -> None:
         clock = ManualClock(DUE)
@@ -302,14 +308,11 @@ def test_a_wait_that_outlives_the_lease_leaves_the_part_to_its_new_claimer(eithe
     asyncio.run(scenario())
 
 
-def test_a_wait_that_outlives_a_lease_no_one_took_renews_it_and_sends(either_store: Store, slack: FakeSlack,
+def test_a_wait_that_outlives_a_lease_no_one_took_renews_it_and_sends(rate_limited_once: Store, slack: FakeSlack,
                                                                       caplog: pytest.LogCaptureFixture) -> None:
     """The other side of the test above: with no other claimer, the waiter renews its lease
     (nobody took the part) and sends it, at once rather than a lease later."""
-    store = either_store
-    chat_store.standing_subscriptions(store, "slack", ["C0A"], now=STORED - timedelta(days=1))
-    slack.fail_next("C0A", status=429, retry_after=2, method="chat.postMessage")
-    caplog.set_level(logging.WARNING)
+    store = rate_limited_once
 
     async def scenario() -> None:
         clock = ManualClock(DUE)
