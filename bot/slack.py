@@ -276,27 +276,18 @@ class SlackAdapter:
         try:
             await self.client.conversations_join(channel=chat_ref)
         except SlackApiError as exc:
-            failure = self._failure(exc)
-            if _error(exc) == "missing_scope" or failure.kind is FailureKind.REJECTED:
-                self._refused = None  # not our token's fault
+            if _error(exc) == "missing_scope" or failure_of(exc).kind is FailureKind.REJECTED:
                 raise SendFailure(FailureKind.CHAT_GONE, f"not_in_channel, and joining it was refused: "
                                   f"{_error(exc)}") from exc
-            raise failure from exc
+            raise self._failure(exc) from exc
 
     def _failure(self, exc: SlackApiError) -> SendFailure:
-        """A Web API error as delivery sees it."""
-        error, status = _error(exc), exc.response.status_code
-        if status == 429 or error in RATE_LIMIT_ERRORS:
-            seconds = _retry_after(exc)
-            return SendFailure(FailureKind.RATE_LIMITED, f"rate limited: retry after {seconds:g} s", retry_after=seconds)
-        if error in TOKEN_ERRORS:
-            self._refused = error  # /healthz shows Slack down until a send goes again
-            return SendFailure(FailureKind.UNAUTHORIZED, error)
-        if error in GONE_ERRORS:
-            return SendFailure(FailureKind.CHAT_GONE, error)
-        if status >= 500 or error in TRANSIENT_ERRORS:
-            return SendFailure(FailureKind.TRANSIENT, error)
-        return SendFailure(FailureKind.REJECTED, error)
+        """A Web API error as delivery sees it; a refused token is remembered for /healthz
+        (Slack shows down until a send goes again)."""
+        failure = failure_of(exc)
+        if failure.kind is FailureKind.UNAUTHORIZED:
+            self._refused = _error(exc)
+        return failure
 
     # -- requests ------------------------------------------------------------------------
 
@@ -450,6 +441,21 @@ class SlackAdapter:
 
     def _bot_name(self) -> str:
         return (self._auth.user if self._auth is not None else None) or "digestbot"
+
+
+def failure_of(exc: SlackApiError) -> SendFailure:
+    """What a Web API error means for delivery."""
+    error, status = _error(exc), exc.response.status_code
+    if status == 429 or error in RATE_LIMIT_ERRORS:
+        seconds = _retry_after(exc)
+        return SendFailure(FailureKind.RATE_LIMITED, f"rate limited: retry after {seconds:g} s", retry_after=seconds)
+    if error in TOKEN_ERRORS:
+        return SendFailure(FailureKind.UNAUTHORIZED, error)
+    if error in GONE_ERRORS:
+        return SendFailure(FailureKind.CHAT_GONE, error)
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return SendFailure(FailureKind.TRANSIENT, error)
+    return SendFailure(FailureKind.REJECTED, error)
 
 
 def command_incoming(command: dict[str, Any]) -> Incoming:

@@ -87,14 +87,14 @@ def fetch(
 ) -> FeedResponse:
     """GET `url` with If-None-Match / If-Modified-Since, within `deadline` seconds in all;
     raises `FeedError` on any failure."""
+    headers = {"User-Agent": _USER_AGENT, "Accept": _ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     # urllib's opener also reads file:, data: and ftp: URLs: a feed URL is a web address
     try:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
-        headers = {"User-Agent": _USER_AGENT, "Accept": _ACCEPT}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
         request = urllib.request.Request(url, headers=headers)
     except ValueError as exc:  # `http://[::1`: urlsplit and Request refuse it
         raise FeedError(url[:200], f"not a valid URL: {_short(exc)}") from exc

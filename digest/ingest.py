@@ -138,10 +138,8 @@ class Ingestor:
             if source is None:
                 continue
             with self.store.connect() as conn:
-                due = sources.next_poll_at(conn, source[0])
-            # a source read at the last run is due again at this one, though its next time
-            # is a few milliseconds later than the scheduler's (it was stamped mid-run)
-            if due is None or due <= now + _DUE_SLACK:
+                due = _due(conn, source[0], now)
+            if due:
                 report.merge(self._poll_alone(*source))
         return report
 
@@ -178,8 +176,7 @@ class Ingestor:
         now = self.clock()
         with self.store.begin() as conn:
             source_id = sources.register(conn, location, "posts")
-            due = sources.next_poll_at(conn, source_id)
-            if due is None or due <= now + _DUE_SLACK:
+            if _due(conn, source_id, now):
                 sources.record_failure(conn, source_id, now, self.poll_minutes, reason)
 
     def poll(self, source_id: int, location: str, kind: str) -> IngestReport:
@@ -357,6 +354,14 @@ def _record_file(
 def _first_line(exc: Exception) -> str:
     # SQLAlchemy's message goes on with the statement and its parameters (a whole body)
     return f"{exc.__class__.__name__}: {str(getattr(exc, 'orig', None) or exc).splitlines()[0][:300]}"
+
+
+def _due(conn: Connection, source_id: int, now: datetime) -> bool:
+    """Whether the source's backoff has passed (or it was never read). A source read at the
+    last run is due again at this one, though its next time is a few milliseconds later
+    than the scheduler's (it was stamped mid-run)."""
+    due = sources.next_poll_at(conn, source_id)
+    return due is None or due <= now + _DUE_SLACK
 
 
 def _post_files(root: Path, report: IngestReport) -> list[Path]:

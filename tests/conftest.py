@@ -35,7 +35,6 @@ def corpus_posts() -> list[Path]:
 
 # -- the store, on SQLite everywhere and on PostgreSQL where CI provides one -------------
 
-POSTGRES_URL = postgres.worker_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,9 +43,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    if not POSTGRES_URL:
+    url = postgres.worker_url()  # when first needed: a SQLite-only run never connects
+    if not url:
         pytest.skip("PostgreSQL store tests: set DIGESTBOT_TEST_POSTGRES_URL (.ci/run does)")
-    yield postgres.empty(POSTGRES_URL)  # every test starts from an empty schema
+    yield postgres.empty(url)  # every test starts from an empty schema
 
 
 @pytest.fixture

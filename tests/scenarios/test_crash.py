@@ -17,7 +17,6 @@ from tests.support import crash, postgres
 from tests.support.fake_telegram import FakeBotAPI
 
 LONG = os.environ.get("DIGESTBOT_LONG_TESTS") == "1"
-POSTGRES_URL = postgres.worker_url()
 CHATS, KILLS = (1000, 10) if LONG else (80, 2)
 
 
@@ -33,7 +32,7 @@ def test_no_digest_is_lost_through_kills_and_restarts(api: FakeBotAPI, tmp_path:
 
 
 @pytest.mark.long_running
-@pytest.mark.skipif(not POSTGRES_URL, reason="several processes share PostgreSQL: set DIGESTBOT_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not postgres.BASE_URL, reason="several processes share PostgreSQL: set DIGESTBOT_TEST_POSTGRES_URL")
 @pytest.mark.parametrize("processes", [2, 3] if LONG else [2])
 def test_several_processes_on_one_postgresql_send_each_digest_once(api: FakeBotAPI, tmp_path: Path,
                                                                     processes: int) -> None:
@@ -49,5 +48,6 @@ def test_several_processes_on_one_postgresql_send_each_digest_once(api: FakeBotA
 
 
 def _empty_postgres() -> str:
-    assert POSTGRES_URL is not None
-    return postgres.empty(POSTGRES_URL)  # a fresh schema, as the store fixtures start from
+    url = postgres.worker_url()
+    assert url is not None
+    return postgres.empty(url)  # a fresh schema, as the store fixtures start from

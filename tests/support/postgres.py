@@ -3,6 +3,7 @@ its schema and two workers sharing one would empty each other's tables mid-test.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from sqlalchemy.engine import make_url
 BASE_URL = os.environ.get("DIGESTBOT_TEST_POSTGRES_URL")
 
 
+@functools.cache  # one connection to look for (and make) the database, per worker
 def worker_url() -> str | None:
     """This worker's database URL (created on first use), or None where none is configured."""
     if not BASE_URL:
