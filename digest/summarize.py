@@ -134,6 +134,7 @@ def _sentences(blocks: Sequence[Block]) -> list[tuple[str | None, str]]:
 
 
 def _build(title: str, sentences: list[tuple[str | None, str]], clauses: bool) -> Document:
+    title = cap_title(title)  # as a post's: a megabyte title would hold jieba for seconds
     title_key = normalise(title)
     units: list[Sentence] = []
     for number, (section, sentence) in enumerate(sentences):
@@ -172,7 +173,6 @@ def text_blocks(text: str) -> list[Block]:
 
 def document_of(title: str, blocks: Sequence[Block], max_chars: int) -> Document:
     """The ranking document of a text, at the granularity the budget calls for (see the module doc)."""
-    title = cap_title(title)  # as a post's: a megabyte title would hold jieba for seconds
     sentences = _sentences(blocks)
     lengths = sorted(len(sentence.strip()) for _, sentence in sentences)
     typical = lengths[len(lengths) // 2] if lengths else 0
